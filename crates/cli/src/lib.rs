@@ -1,0 +1,37 @@
+//! The `sealtrail` command line: one library function per subcommand, each returning a typed
+//! exit code. `main.rs` only parses and dispatches.
+//!
+//! This crate is an edge: it owns the terminal, the file system, the network and the async
+//! runtime. The decisions it prints are made by the pure crates (`sealtrail-integrity`,
+//! `sealtrail-policy`).
+
+pub mod exit;
+pub mod policy_cmd;
+
+use clap::{Parser, Subcommand};
+
+/// sealtrail: a self-hosted, tamper-evident audit trail that speaks the AWS CloudTrail, KMS
+/// and S3 wire protocols.
+#[derive(Debug, Parser)]
+#[command(name = "sealtrail", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate and lint IAM policies (key, bucket and identity policies).
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+}
+
+/// Runs one parsed command line and returns the process exit code.
+#[must_use]
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Policy(cmd) => policy_cmd::run(cmd).code(),
+    }
+}

@@ -1,0 +1,1 @@
+//! IAM policy language (placeholder until the policy engine lands).
