@@ -1,0 +1,191 @@
+//! `sealtrail-testkit`: writes deterministic CloudTrail buckets for tests, demos and
+//! benchmarks.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use sealtrail_integrity::sign::RsaSigner;
+use sealtrail_model::{AccountId, OrganizationId, Region, TrailName, UtcTime};
+use sealtrail_store::{CopySource, LocalCopyWriter, ObjectInfo};
+use sealtrail_testkit::{ChainSpec, ObjectSink, generate};
+
+#[derive(Parser)]
+#[command(name = "sealtrail-testkit", about = "Test tooling for sealtrail (not shipped)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Generate a CloudTrail bucket (log files and signed digests) as a local copy.
+    Gen(Box<GenArgs>),
+    /// Write a new RSA-2048 signing key as PKCS#8 DER.
+    Keygen {
+        /// Output file.
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct GenArgs {
+    /// Output directory (a `sealtrail sync` copy, or a plain copy with --plain).
+    #[arg(long)]
+    out: PathBuf,
+    /// Write the ListPublicKeys JSON (as `aws cloudtrail list-public-keys` prints it) here.
+    #[arg(long)]
+    public_keys: Option<PathBuf>,
+    /// Signing key, PKCS#8 DER.
+    #[arg(long)]
+    key: PathBuf,
+    /// Write a plain copy (objects only, no metadata), as `aws s3 sync` would.
+    #[arg(long)]
+    plain: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value = "ct-bucket")]
+    bucket: String,
+    #[arg(long)]
+    prefix: Option<String>,
+    #[arg(long)]
+    organization: Option<String>,
+    #[arg(long, default_value = "123456789012")]
+    account: String,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    #[arg(long)]
+    home_region: Option<String>,
+    #[arg(long, default_value = "mytrail")]
+    trail: String,
+    #[arg(long, default_value = "2026-01-10T00:05:00Z")]
+    start: String,
+    #[arg(long, default_value_t = 24)]
+    hours: u32,
+    #[arg(long, default_value_t = 12)]
+    logs_per_hour: u32,
+    #[arg(long, default_value_t = 5)]
+    records_per_log: u32,
+    /// Periods (0-based) during which logging was stopped.
+    #[arg(long, value_delimiter = ',')]
+    gaps: Vec<u32>,
+    /// Periods that also get a backfill digest.
+    #[arg(long, value_delimiter = ',')]
+    backfill: Vec<u32>,
+}
+
+struct CopySink {
+    writer: Option<LocalCopyWriter>,
+    plain: Option<PathBuf>,
+    keys: Vec<(String, Vec<u8>)>,
+    mtime: std::time::SystemTime,
+}
+
+impl ObjectSink for CopySink {
+    fn put(&mut self, _bucket: &str, key: &str, body: &[u8], metadata: &[(String, String)]) -> anyhow::Result<()> {
+        if let Some(w) = &mut self.writer {
+            let info = ObjectInfo {
+                key: key.to_owned(),
+                size: body.len() as u64,
+                etag: Some(format!("\"{}\"", sealtrail_integrity::sign::fingerprint(body))),
+                last_modified: None,
+                metadata: metadata.iter().cloned().collect(),
+            };
+            w.put(&info, &mut &body[..], Some(self.mtime))?;
+        } else if let Some(root) = &self.plain {
+            let path = root.join(key);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, body)?;
+        }
+        Ok(())
+    }
+
+    fn publish_key(&mut self, fingerprint: &str, der: &[u8]) -> anyhow::Result<()> {
+        self.keys.push((fingerprint.to_owned(), der.to_vec()));
+        Ok(())
+    }
+}
+
+fn run_gen(a: GenArgs) -> anyhow::Result<()> {
+    let der = std::fs::read(&a.key).with_context(|| format!("reading {}", a.key.display()))?;
+    let signer = RsaSigner::from_pkcs8(&der)?;
+    let spec = ChainSpec {
+        seed: a.seed,
+        bucket: a.bucket.clone(),
+        prefix: a.prefix.clone(),
+        organization: a.organization.as_deref().map(OrganizationId::parse).transpose()?,
+        account: AccountId::parse(&a.account)?,
+        region: Region::parse(&a.region)?,
+        home_region: Region::parse(a.home_region.as_deref().unwrap_or(&a.region))?,
+        trail: TrailName::parse(&a.trail)?,
+        start: UtcTime::parse_user(&a.start)?,
+        hours: a.hours,
+        logs_per_hour: a.logs_per_hour,
+        records_per_log: a.records_per_log,
+        gaps: a.gaps,
+        backfill: a.backfill,
+    };
+    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(spec.start.epoch_seconds()).unwrap_or(0));
+    let mut sink = CopySink {
+        writer: if a.plain {
+            None
+        } else {
+            Some(LocalCopyWriter::create(&a.out, &CopySource { bucket: a.bucket.clone(), prefix: String::new() })?)
+        },
+        plain: a.plain.then(|| a.out.clone()),
+        keys: vec![],
+        mtime,
+    };
+    let generated = generate(&spec, &signer, &mut sink)?;
+    if let Some(w) = sink.writer.take() {
+        w.finish()?;
+    }
+    if let Some(path) = a.public_keys {
+        let list: Vec<serde_json::Value> = sink
+            .keys
+            .iter()
+            .map(|(fp, der)| {
+                serde_json::json!({
+                    "ValidityStartTime": (spec.start.epoch_seconds() - 86400) as f64,
+                    "ValidityEndTime": (spec.start.epoch_seconds() + 30 * 86400) as f64,
+                    "Value": base64::engine::general_purpose::STANDARD.encode(der),
+                    "Fingerprint": fp,
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "PublicKeyList": list }))?;
+        std::fs::write(&path, text + "\n")?;
+    }
+    eprintln!(
+        "wrote {} digests, {} backfill digests, {} log files ({} bytes) for {} to {}",
+        generated.digests.len(),
+        generated.backfill_digests.len(),
+        generated.logs.len(),
+        generated.log_bytes,
+        spec.trail_arn(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Gen(a) => run_gen(*a),
+        Cmd::Keygen { out } => RsaSigner::generate()
+            .and_then(|s| s.to_pkcs8())
+            .map_err(anyhow::Error::from)
+            .and_then(|der| std::fs::write(&out, der).map_err(anyhow::Error::from)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sealtrail-testkit: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
