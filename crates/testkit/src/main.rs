@@ -1,5 +1,5 @@
 //! `sealtrail-testkit`: writes deterministic CloudTrail buckets for tests, demos and
-//! benchmarks.
+//! benchmarks, and serves them (`serve`: S3 + CloudTrail fixture server).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +13,10 @@ use sealtrail_store::{CopySource, LocalCopyWriter, ObjectInfo};
 use sealtrail_testkit::{ChainSpec, ObjectSink, generate};
 
 #[derive(Parser)]
-#[command(name = "sealtrail-testkit", about = "Test tooling for sealtrail (not shipped)")]
+#[command(
+    name = "sealtrail-testkit",
+    about = "Test tooling for sealtrail (not shipped)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -28,6 +31,73 @@ enum Cmd {
         /// Output file.
         out: PathBuf,
     },
+    /// Serve local copies over S3 REST (path-style, read-only) and answer CloudTrail
+    /// ListPublicKeys/DescribeTrails and Organizations DescribeOrganization, on one port.
+    /// Authentication is NOT checked (a test fixture, like moto). Stops on SIGTERM/SIGINT.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// A bucket to serve: `[BUCKET=]DIR`, a local copy (bucket name from its source.json
+    /// unless given) or a plain copy (BUCKET= required). Repeatable.
+    #[arg(long = "copy", value_name = "[BUCKET=]DIR")]
+    copies: Vec<String>,
+    /// ListPublicKeys JSON (as `aws cloudtrail list-public-keys` prints it, v1 or v2).
+    #[arg(long)]
+    public_keys: Option<PathBuf>,
+    /// DescribeTrails JSON: `{"trailList": [...]}`.
+    #[arg(long)]
+    trails: Option<PathBuf>,
+    /// The organization returned by DescribeOrganization.
+    #[arg(long)]
+    organization_id: Option<String>,
+    /// The buckets' region (GetBucketLocation).
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// Write the port here once listening.
+    #[arg(long)]
+    port_file: Option<PathBuf>,
+    /// GetObject of this key (in any bucket) answers 403 AccessDenied. Repeatable.
+    #[arg(long)]
+    deny: Vec<String>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn run_serve(a: ServeArgs) -> anyhow::Result<()> {
+    use sealtrail_testkit::serve::{
+        CopyArg, ServeConfig, serve, termination_signal, write_port_file,
+    };
+    let config = ServeConfig {
+        copies: a.copies.iter().map(|c| CopyArg::parse(c)).collect(),
+        public_keys: a.public_keys,
+        trails: a.trails,
+        organization_id: a.organization_id,
+        region: a.region,
+        deny: a.deny,
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = a.threads {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = builder.build().context("starting the tokio runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("binding {}", a.listen))?;
+        let addr = listener.local_addr()?;
+        if let Some(p) = &a.port_file {
+            write_port_file(p, addr.port()).with_context(|| format!("writing {}", p.display()))?;
+        }
+        eprintln!("listening on http://{addr}");
+        serve(listener, config, termination_signal()).await
+    })
 }
 
 #[derive(clap::Args)]
@@ -84,12 +154,21 @@ struct CopySink {
 }
 
 impl ObjectSink for CopySink {
-    fn put(&mut self, _bucket: &str, key: &str, body: &[u8], metadata: &[(String, String)]) -> anyhow::Result<()> {
+    fn put(
+        &mut self,
+        _bucket: &str,
+        key: &str,
+        body: &[u8],
+        metadata: &[(String, String)],
+    ) -> anyhow::Result<()> {
         if let Some(w) = &mut self.writer {
             let info = ObjectInfo {
                 key: key.to_owned(),
                 size: body.len() as u64,
-                etag: Some(format!("\"{}\"", sealtrail_integrity::sign::fingerprint(body))),
+                etag: Some(format!(
+                    "\"{}\"",
+                    sealtrail_integrity::sign::fingerprint(body)
+                )),
                 last_modified: None,
                 metadata: metadata.iter().cloned().collect(),
             };
@@ -117,7 +196,11 @@ fn run_gen(a: GenArgs) -> anyhow::Result<()> {
         seed: a.seed,
         bucket: a.bucket.clone(),
         prefix: a.prefix.clone(),
-        organization: a.organization.as_deref().map(OrganizationId::parse).transpose()?,
+        organization: a
+            .organization
+            .as_deref()
+            .map(OrganizationId::parse)
+            .transpose()?,
         account: AccountId::parse(&a.account)?,
         region: Region::parse(&a.region)?,
         home_region: Region::parse(a.home_region.as_deref().unwrap_or(&a.region))?,
@@ -129,12 +212,19 @@ fn run_gen(a: GenArgs) -> anyhow::Result<()> {
         gaps: a.gaps,
         backfill: a.backfill,
     };
-    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(spec.start.epoch_seconds()).unwrap_or(0));
+    let mtime = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(u64::try_from(spec.start.epoch_seconds()).unwrap_or(0));
     let mut sink = CopySink {
         writer: if a.plain {
             None
         } else {
-            Some(LocalCopyWriter::create(&a.out, &CopySource { bucket: a.bucket.clone(), prefix: String::new() })?)
+            Some(LocalCopyWriter::create(
+                &a.out,
+                &CopySource {
+                    bucket: a.bucket.clone(),
+                    prefix: String::new(),
+                },
+            )?)
         },
         plain: a.plain.then(|| a.out.clone()),
         keys: vec![],
@@ -176,6 +266,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Gen(a) => run_gen(*a),
+        Cmd::Serve(a) => run_serve(a),
         Cmd::Keygen { out } => RsaSigner::generate()
             .and_then(|s| s.to_pkcs8())
             .map_err(anyhow::Error::from)
