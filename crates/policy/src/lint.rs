@@ -240,6 +240,7 @@ fn statement(out: &mut Vec<Finding>, policy: &Policy, st: &Statement, key_policy
         }
         Some(r) => {
             let mut some_service_fits = false;
+            let mut reported = false;
             for pat in r.values().items() {
                 match &pat.matcher {
                     ResourceMatcher::Any => {
@@ -290,11 +291,12 @@ fn statement(out: &mut Vec<Finding>, policy: &Policy, st: &Statement, key_policy
                                     pat.as_str()
                                 ),
                             );
+                            reported = true;
                         }
                     }
                 }
             }
-            if !some_service_fits && !services.is_empty() {
+            if !some_service_fits && !services.is_empty() && !reported {
                 push(
                     out,
                     LintCode::StatementNeverMatches,
