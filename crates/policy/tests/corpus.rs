@@ -1,6 +1,7 @@
 //! Runs the whole policy corpus in `testdata/policy/` through the library: evaluation cases,
 //! parse-error cases and lint cases.
 
+#[cfg(test)]
 mod harness;
 
 use std::collections::BTreeMap;
@@ -13,8 +14,10 @@ use sealtrail_policy::{
 };
 use serde::Deserialize;
 
+#[cfg(test)]
 struct Library;
 
+#[cfg(test)]
 fn kind_of(name: &str) -> ResourceKind {
     match name {
         "kms-key" => ResourceKind::KmsKey,
@@ -24,6 +27,7 @@ fn kind_of(name: &str) -> ResourceKind {
     }
 }
 
+#[cfg(test)]
 fn context(spec: &BTreeMap<String, ContextSpec>) -> Result<Context, String> {
     let mut ctx = Context::new();
     for (k, v) in spec {
@@ -56,6 +60,7 @@ fn context(spec: &BTreeMap<String, ContextSpec>) -> Result<Context, String> {
     Ok(ctx)
 }
 
+#[cfg(test)]
 /// Builds the request of a case.
 fn request(case: &EvalCase) -> Result<Request, String> {
     let r = &case.request;
@@ -74,6 +79,7 @@ fn request(case: &EvalCase) -> Result<Request, String> {
     Ok(req)
 }
 
+#[cfg(test)]
 impl Engine for Library {
     fn eval(&self, file: &EvalFile, case: &EvalCase) -> Result<Answer, String> {
         let req = request(case)?;
@@ -117,6 +123,7 @@ fn evaluation_corpus() {
     );
 }
 
+#[cfg(test)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ErrorFile {
@@ -124,6 +131,7 @@ struct ErrorFile {
     cases: Vec<ErrorCase>,
 }
 
+#[cfg(test)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ErrorCase {
@@ -136,6 +144,7 @@ struct ErrorCase {
     error: String,
 }
 
+#[cfg(test)]
 fn options(kind: &str) -> ParseOptions {
     match kind {
         "identity" => ParseOptions::identity(),
@@ -163,6 +172,7 @@ fn parse_error_corpus() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+#[cfg(test)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LintFile {
@@ -170,6 +180,7 @@ struct LintFile {
     cases: Vec<LintCase>,
 }
 
+#[cfg(test)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LintCase {

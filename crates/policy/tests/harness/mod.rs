@@ -195,6 +195,11 @@ pub fn run_all(engine: &dyn Engine, stride: usize) -> usize {
     let mut n = 0;
     let mut seen = 0;
     for (fname, file) in eval_files() {
+        assert!(!file.description.is_empty(), "{fname}: empty description");
+        assert!(
+            file.sources.iter().all(|s| !s.is_empty()),
+            "{fname}: empty source"
+        );
         let mut names = std::collections::BTreeSet::new();
         for case in &file.cases {
             assert!(
@@ -203,6 +208,10 @@ pub fn run_all(engine: &dyn Engine, stride: usize) -> usize {
                 case.name
             );
             seen += 1;
+            assert!(
+                case.note.as_ref().is_none_or(|n| !n.is_empty()),
+                "{fname}: empty note"
+            );
             if (seen - 1) % stride != 0 {
                 continue;
             }
