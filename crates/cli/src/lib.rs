@@ -7,6 +7,8 @@
 
 pub mod exit;
 pub mod policy_cmd;
+pub mod sync;
+pub mod validate;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +25,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Validate CloudTrail log files against their digests, as `aws cloudtrail validate-logs`
+    /// does (same output and exit codes), faster, offline too, and stricter on request.
+    ValidateLogs(Box<validate::ValidateLogsArgs>),
+    /// Copy a CloudTrail bucket to a directory, keeping the S3 metadata that holds digest
+    /// signatures (for `validate-logs --local`).
+    Sync(sync::SyncArgs),
     /// Evaluate and lint IAM policies (key, bucket and identity policies).
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
@@ -32,6 +40,8 @@ pub enum Command {
 #[must_use]
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
+        Command::ValidateLogs(args) => validate::run(*args).code(),
+        Command::Sync(args) => sync::run(args).code(),
         Command::Policy(cmd) => policy_cmd::run(cmd).code(),
     }
 }

@@ -82,7 +82,10 @@ pub struct DigestInput<'a> {
 /// [`IntegrityError::ChainInput`] when the period is empty or inverted, a chained standard
 /// digest does not start where the previous one ended, or a backfill digest has no generation
 /// time; [`IntegrityError::Crypto`] when signing fails.
-pub fn next_digest(input: &DigestInput<'_>, signer: &dyn Signer) -> Result<SealedDigest, IntegrityError> {
+pub fn next_digest(
+    input: &DigestInput<'_>,
+    signer: &dyn Signer,
+) -> Result<SealedDigest, IntegrityError> {
     let key = input.key;
     if input.start >= key.end {
         return Err(IntegrityError::ChainInput(format!(
@@ -99,11 +102,23 @@ pub fn next_digest(input: &DigestInput<'_>, signer: &dyn Signer) -> Result<Seale
         )));
     }
     if key.kind == DigestKind::Backfill && input.backfill_generated.is_none() {
-        return Err(IntegrityError::ChainInput("a backfill digest needs its generation time".into()));
+        return Err(IntegrityError::ChainInput(
+            "a backfill digest needs its generation time".into(),
+        ));
     }
     let object = key.to_key();
-    let newest = input.logs.iter().map(|l| l.newest_event_time.as_str()).max().map(str::to_owned);
-    let oldest = input.logs.iter().map(|l| l.oldest_event_time.as_str()).min().map(str::to_owned);
+    let newest = input
+        .logs
+        .iter()
+        .map(|l| l.newest_event_time.as_str())
+        .max()
+        .map(str::to_owned);
+    let oldest = input
+        .logs
+        .iter()
+        .map(|l| l.oldest_event_time.as_str())
+        .min()
+        .map(str::to_owned);
     let file = DigestFile {
         aws_account_id: key.location.account.to_string(),
         digest_start_time: input.start.to_iso(),
@@ -144,10 +159,16 @@ pub fn next_digest(input: &DigestInput<'_>, signer: &dyn Signer) -> Result<Seale
     let signature_hex = hex::encode(signer.sign(to_sign.as_bytes())?);
     let mut metadata = vec![
         ("signature".to_owned(), signature_hex.clone()),
-        ("signature-algorithm".to_owned(), SIGNATURE_ALGORITHM.to_owned()),
+        (
+            "signature-algorithm".to_owned(),
+            SIGNATURE_ALGORITHM.to_owned(),
+        ),
     ];
     if let Some(generated) = input.backfill_generated {
-        metadata.push(("backfill-generation-timestamp".to_owned(), generated.to_iso()));
+        metadata.push((
+            "backfill-generation-timestamp".to_owned(),
+            generated.to_iso(),
+        ));
     }
     let gz = gzip(&json);
     Ok(SealedDigest {
@@ -201,10 +222,19 @@ mod tests {
         )
         .unwrap();
         assert!(String::from_utf8_lossy(&first.json).contains(r#""previousDigestSignature":null"#));
-        let to_sign = string_to_sign("2026-01-10T01:05:00Z", "ct-bucket", &first.key, &first.head.sha256_hex, None);
+        let to_sign = string_to_sign(
+            "2026-01-10T01:05:00Z",
+            "ct-bucket",
+            &first.key,
+            &first.head.sha256_hex,
+            None,
+        );
         signer
             .public_key()
-            .verify(to_sign.as_bytes(), &hex::decode(&first.head.signature_hex).unwrap())
+            .verify(
+                to_sign.as_bytes(),
+                &hex::decode(&first.head.signature_hex).unwrap(),
+            )
             .unwrap();
 
         let k2 = key("2026-01-10T02:05:00Z", DigestKind::Standard);
@@ -228,8 +258,14 @@ mod tests {
         )
         .unwrap();
         let text = String::from_utf8(second.json.clone()).unwrap();
-        assert!(text.contains(&format!(r#""previousDigestSignature":"{}""#, first.head.signature_hex)));
-        assert!(text.contains(&format!(r#""previousDigestHashValue":"{}""#, first.head.sha256_hex)));
+        assert!(text.contains(&format!(
+            r#""previousDigestSignature":"{}""#,
+            first.head.signature_hex
+        )));
+        assert!(text.contains(&format!(
+            r#""previousDigestHashValue":"{}""#,
+            first.head.sha256_hex
+        )));
         assert!(text.contains(r#""newestEventTime":"2026-01-10T01:10:00Z""#));
 
         // A gap in a standard chain is refused.

@@ -117,7 +117,8 @@ impl ParsedDigest {
     /// [`DigestParseError`] as described on its variants.
     pub fn parse(bytes: &[u8]) -> Result<Self, DigestParseError> {
         let text = std::str::from_utf8(bytes).map_err(|_| DigestParseError::InvalidFormat)?;
-        let value: Value = serde_json::from_str(text).map_err(|_| DigestParseError::InvalidFormat)?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|_| DigestParseError::InvalidFormat)?;
         match value {
             Value::Object(fields) => Ok(Self { fields }),
             Value::Array(_) => Err(DigestParseError::NotAnObject("list")),
@@ -132,7 +133,9 @@ impl ParsedDigest {
     /// The first required field that is missing, if any.
     #[must_use]
     pub fn missing_required_field(&self) -> Option<&'static str> {
-        REQUIRED_FIELDS.into_iter().find(|f| !self.fields.contains_key(*f))
+        REQUIRED_FIELDS
+            .into_iter()
+            .find(|f| !self.fields.contains_key(*f))
     }
 
     /// A raw field.
@@ -186,7 +189,10 @@ impl ParsedDigest {
                     bucket: field("s3Bucket")?,
                     key: field("s3Object")?,
                     hash_value: obj.get("hashValue").map(py_str),
-                    hash_algorithm: obj.get("hashAlgorithm").and_then(Value::as_str).map(str::to_owned),
+                    hash_algorithm: obj
+                        .get("hashAlgorithm")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 })
             })
             .collect()
@@ -266,7 +272,11 @@ fn py_float(f: f64) -> String {
 }
 
 fn py_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -339,19 +349,38 @@ mod tests {
 
     #[test]
     fn parse_reports_python_type_names() {
-        assert_eq!(ParsedDigest::parse(b"[1]"), Err(DigestParseError::NotAnObject("list")));
-        assert_eq!(ParsedDigest::parse(b"1.5"), Err(DigestParseError::NotAnObject("float")));
-        assert_eq!(ParsedDigest::parse(b"null"), Err(DigestParseError::NotAnObject("NoneType")));
-        assert_eq!(ParsedDigest::parse(b"{"), Err(DigestParseError::InvalidFormat));
-        assert_eq!(ParsedDigest::parse(b"\xff"), Err(DigestParseError::InvalidFormat));
+        assert_eq!(
+            ParsedDigest::parse(b"[1]"),
+            Err(DigestParseError::NotAnObject("list"))
+        );
+        assert_eq!(
+            ParsedDigest::parse(b"1.5"),
+            Err(DigestParseError::NotAnObject("float"))
+        );
+        assert_eq!(
+            ParsedDigest::parse(b"null"),
+            Err(DigestParseError::NotAnObject("NoneType"))
+        );
+        assert_eq!(
+            ParsedDigest::parse(b"{"),
+            Err(DigestParseError::InvalidFormat)
+        );
+        assert_eq!(
+            ParsedDigest::parse(b"\xff"),
+            Err(DigestParseError::InvalidFormat)
+        );
         let d = ParsedDigest::parse(br#"{"digestS3Bucket":"b"}"#).unwrap();
-        assert_eq!(d.missing_required_field(), Some("digestPublicKeyFingerprint"));
+        assert_eq!(
+            d.missing_required_field(),
+            Some("digestPublicKeyFingerprint")
+        );
         assert_eq!(d.log_files(), Err(LogFilesError::Missing));
     }
 
     #[test]
     fn python_str_rendering() {
-        let v: Value = serde_json::from_str(r#"[null, true, 1, 2.0, "a'b", {"k": [1.5]}]"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"[null, true, 1, 2.0, "a'b", {"k": [1.5]}]"#).unwrap();
         assert_eq!(py_str(&v), r#"[None, True, 1, 2.0, "a'b", {'k': [1.5]}]"#);
         assert_eq!(py_str(&Value::String("x".into())), "x");
     }

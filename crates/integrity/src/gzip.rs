@@ -15,7 +15,8 @@ use flate2::{Compression, Crc, Decompress, FlushDecompress, Status};
 /// Gzips `data` as a single member (mtime 0, no file name), the form CloudTrail writes.
 #[must_use]
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::GzBuilder::new().write(Vec::with_capacity(data.len() / 4 + 64), Compression::new(6));
+    let mut enc = flate2::GzBuilder::new()
+        .write(Vec::with_capacity(data.len() / 4 + 64), Compression::new(6));
     // Writing into a Vec cannot fail.
     let _ = enc.write_all(data);
     enc.finish().unwrap_or_default()
@@ -127,8 +128,10 @@ impl MemberInflater {
                         .inflate
                         .decompress(input, &mut self.buf, FlushDecompress::None)
                         .map_err(|e| GzipError::Data(e.to_string()))?;
-                    let consumed = usize::try_from(self.inflate.total_in() - in_before).unwrap_or(usize::MAX);
-                    let produced = usize::try_from(self.inflate.total_out() - out_before).unwrap_or(usize::MAX);
+                    let consumed =
+                        usize::try_from(self.inflate.total_in() - in_before).unwrap_or(usize::MAX);
+                    let produced = usize::try_from(self.inflate.total_out() - out_before)
+                        .unwrap_or(usize::MAX);
                     let out = self.buf.get(..produced).unwrap_or(&[]);
                     self.out_total = self.out_total.saturating_add(produced as u64);
                     if self.out_total > self.limit {
@@ -150,7 +153,8 @@ impl MemberInflater {
                 State::Trailer => {
                     let want = 8 - self.trailer.len();
                     let take = want.min(input.len());
-                    self.trailer.extend_from_slice(input.get(..take).unwrap_or(&[]));
+                    self.trailer
+                        .extend_from_slice(input.get(..take).unwrap_or(&[]));
                     input = input.get(take..).unwrap_or(&[]);
                     if self.trailer.len() == 8 {
                         let word = |i: usize| {
@@ -188,7 +192,8 @@ impl MemberInflater {
                 .inflate
                 .decompress(&[], &mut self.buf, FlushDecompress::None)
                 .map_err(|e| GzipError::Data(e.to_string()))?;
-            let produced = usize::try_from(self.inflate.total_out() - out_before).unwrap_or(usize::MAX);
+            let produced =
+                usize::try_from(self.inflate.total_out() - out_before).unwrap_or(usize::MAX);
             if produced == 0 {
                 return Ok(());
             }
@@ -239,7 +244,9 @@ fn parse_header(h: &[u8]) -> Result<Option<usize>, GzipError> {
         return Ok(None);
     }
     if flags & 0x04 != 0 {
-        let (Some(lo), Some(hi)) = (at(pos), at(pos + 1)) else { return Ok(None) };
+        let (Some(lo), Some(hi)) = (at(pos), at(pos + 1)) else {
+            return Ok(None);
+        };
         pos += 2 + usize::from(u16::from_le_bytes([lo, hi]));
         if h.len() < pos {
             return Ok(None);
@@ -247,14 +254,19 @@ fn parse_header(h: &[u8]) -> Result<Option<usize>, GzipError> {
     }
     for flag in [0x08, 0x10] {
         if flags & flag != 0 {
-            match h.get(pos..).and_then(|rest| rest.iter().position(|&b| b == 0)) {
+            match h
+                .get(pos..)
+                .and_then(|rest| rest.iter().position(|&b| b == 0))
+            {
                 Some(z) => pos += z + 1,
                 None => return Ok(None),
             }
         }
     }
     if flags & 0x02 != 0 {
-        let (Some(lo), Some(hi)) = (at(pos), at(pos + 1)) else { return Ok(None) };
+        let (Some(lo), Some(hi)) = (at(pos), at(pos + 1)) else {
+            return Ok(None);
+        };
         let mut crc = Crc::new();
         crc.update(h.get(..pos).unwrap_or(&[]));
         if u16::from_le_bytes([lo, hi]) != (crc.sum() & 0xffff) as u16 {
@@ -287,7 +299,10 @@ pub fn gunzip_first_member(data: &[u8], limit: u64) -> Result<(Vec<u8>, bool), G
 mod tests {
     use super::*;
 
-    fn inflate_in_chunks(data: &[u8], chunk: usize) -> (Result<Vec<u8>, GzipError>, Option<Completion>) {
+    fn inflate_in_chunks(
+        data: &[u8],
+        chunk: usize,
+    ) -> (Result<Vec<u8>, GzipError>, Option<Completion>) {
         let mut out = Vec::new();
         let mut inf = MemberInflater::new(u64::MAX);
         for c in data.chunks(chunk.max(1)) {
@@ -300,7 +315,9 @@ mod tests {
 
     #[test]
     fn round_trip_any_chunking() {
-        let data: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         let gz = gzip(&data);
         for chunk in [1, 7, 2048, 65536, gz.len()] {
             let (out, done) = inflate_in_chunks(&gz, chunk);
@@ -369,6 +386,9 @@ mod tests {
     fn bomb_is_stopped() {
         let gz = gzip(&vec![0u8; 10 << 20]);
         let mut inf = MemberInflater::new(1 << 20);
-        assert_eq!(inf.push(&gz, &mut |_| {}), Err(GzipError::TooLarge(1 << 20)));
+        assert_eq!(
+            inf.push(&gz, &mut |_| {}),
+            Err(GzipError::TooLarge(1 << 20))
+        );
     }
 }

@@ -101,7 +101,8 @@ impl LogFileKey {
     /// disagrees with the time in its name.
     pub fn parse(key: &str) -> Result<Self, IntegrityError> {
         let bad = |why| IntegrityError::Layout(key.to_owned(), why);
-        let (root, rest) = split_root(key, "/CloudTrail/").ok_or_else(|| bad("no `CloudTrail` folder"))?;
+        let (root, rest) =
+            split_root(key, "/CloudTrail/").ok_or_else(|| bad("no `CloudTrail` folder"))?;
         let location = parse_root(root).ok_or_else(|| bad("bad `AWSLogs/` part"))?;
         let mut parts = rest.split('/');
         let (Some(region), Some(y), Some(m), Some(d), Some(name), None) = (
@@ -115,10 +116,16 @@ impl LogFileKey {
             return Err(bad("expected `<region>/<YYYY>/<MM>/<DD>/<name>`"));
         };
         let region = Region::parse(region).map_err(|_| bad("bad region folder"))?;
-        let stem = name.strip_suffix(".json.gz").ok_or_else(|| bad("name must end in `.json.gz`"))?;
+        let stem = name
+            .strip_suffix(".json.gz")
+            .ok_or_else(|| bad("name must end in `.json.gz`"))?;
         let expected_head = format!("{}_CloudTrail_{}_", location.account, region);
-        let tail = stem.strip_prefix(&expected_head).ok_or_else(|| bad("name does not match its folders"))?;
-        let (stamp, unique) = tail.split_once('_').ok_or_else(|| bad("name lacks a unique part"))?;
+        let tail = stem
+            .strip_prefix(&expected_head)
+            .ok_or_else(|| bad("name does not match its folders"))?;
+        let (stamp, unique) = tail
+            .split_once('_')
+            .ok_or_else(|| bad("name lacks a unique part"))?;
         if unique.is_empty() || !unique.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(bad("unique part must be letters and digits"));
         }
@@ -194,8 +201,8 @@ impl DigestKey {
     /// [`IntegrityError::Layout`] when `key` is not a digest key.
     pub fn parse(key: &str) -> Result<Self, IntegrityError> {
         let bad = |why| IntegrityError::Layout(key.to_owned(), why);
-        let (root, rest) =
-            split_root(key, "/CloudTrail-Digest/").ok_or_else(|| bad("no `CloudTrail-Digest` folder"))?;
+        let (root, rest) = split_root(key, "/CloudTrail-Digest/")
+            .ok_or_else(|| bad("no `CloudTrail-Digest` folder"))?;
         let location = parse_root(root).ok_or_else(|| bad("bad `AWSLogs/` part"))?;
         let mut parts = rest.split('/');
         let (Some(region), Some(y), Some(m), Some(d), Some(name), None) = (
@@ -217,11 +224,17 @@ impl DigestKey {
             return Err(bad("name must end in `.json.gz`"));
         };
         let head = format!("{}_CloudTrail-Digest_{}_", location.account, source_region);
-        let tail = stem.strip_prefix(&head).ok_or_else(|| bad("name does not match its folders"))?;
+        let tail = stem
+            .strip_prefix(&head)
+            .ok_or_else(|| bad("name does not match its folders"))?;
         // `<trail>_<home-region>_<YYYYMMDDTHHMMSSZ>`
-        let (trail_home, stamp) = tail.rsplit_once('_').ok_or_else(|| bad("name lacks a time"))?;
+        let (trail_home, stamp) = tail
+            .rsplit_once('_')
+            .ok_or_else(|| bad("name lacks a time"))?;
         let end = UtcTime::parse_compact(stamp).map_err(|_| bad("bad time in name"))?;
-        let (trail, home) = trail_home.rsplit_once('_').ok_or_else(|| bad("name lacks a home region"))?;
+        let (trail, home) = trail_home
+            .rsplit_once('_')
+            .ok_or_else(|| bad("name lacks a home region"))?;
         let home_region = Region::parse(home).map_err(|_| bad("bad home region"))?;
         let trail_name = TrailName::parse(trail).map_err(|_| bad("bad trail name"))?;
         if end.to_date_path() != format!("{y}/{m}/{d}") {
@@ -270,7 +283,10 @@ fn parse_root(root: &str) -> Option<TrailLocation> {
         (None, rest)
     } else {
         let i = root.rfind("/AWSLogs/")?;
-        (Some(root.get(..i)?.to_owned()), root.get(i + "/AWSLogs/".len()..)?)
+        (
+            Some(root.get(..i)?.to_owned()),
+            root.get(i + "/AWSLogs/".len()..)?,
+        )
     };
     let (organization, account) = match after.split_once('/') {
         Some((o, a)) => (Some(OrganizationId::parse(o).ok()?), a),

@@ -4,8 +4,8 @@ use aws_lc_rs::digest::{Context, SHA256};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::gzip::{Completion, GzipError, MemberInflater};
 use crate::IntegrityError;
+use crate::gzip::{Completion, GzipError, MemberInflater};
 
 /// Builds the uncompressed body of a log file from serialized records, in the order given.
 ///
@@ -55,7 +55,8 @@ struct TimeOnly<'a> {
 /// # Errors
 /// [`IntegrityError::Json`] when the bytes are not `{"Records":[...]}`.
 pub fn summarize(json: &[u8]) -> Result<LogSummary, IntegrityError> {
-    let env: Envelope<'_> = serde_json::from_slice(json).map_err(|e| IntegrityError::Json(e.to_string()))?;
+    let env: Envelope<'_> =
+        serde_json::from_slice(json).map_err(|e| IntegrityError::Json(e.to_string()))?;
     let times = env.records.iter().filter_map(|r| r.event_time.as_deref());
     // eventTime is `YYYY-MM-DDTHH:MM:SSZ`, so text order is time order.
     let newest = times.clone().max().map(str::to_owned);
@@ -151,7 +152,10 @@ mod tests {
         assert_eq!(s.records, 2);
         assert_eq!(s.newest_event_time.as_deref(), Some("2026-01-10T00:02:00Z"));
         assert_eq!(s.oldest_event_time.as_deref(), Some("2026-01-10T00:01:00Z"));
-        assert_eq!(summarize(br#"{"Records":[]}"#).unwrap().newest_event_time, None);
+        assert_eq!(
+            summarize(br#"{"Records":[]}"#).unwrap().newest_event_time,
+            None
+        );
         assert!(log_file_json(&[raw("[1]")]).is_err());
     }
 

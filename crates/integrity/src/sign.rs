@@ -75,8 +75,8 @@ impl RsaSigner {
     /// # Errors
     /// [`IntegrityError::Crypto`] when the bytes are not an RSA PKCS#8 key aws-lc-rs accepts.
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, IntegrityError> {
-        let key_pair =
-            RsaKeyPair::from_pkcs8(der).map_err(|_| IntegrityError::Crypto("not an rsa pkcs#8 key"))?;
+        let key_pair = RsaKeyPair::from_pkcs8(der)
+            .map_err(|_| IntegrityError::Crypto("not an rsa pkcs#8 key"))?;
         Self::from_key_pair(key_pair)
     }
 
@@ -106,7 +106,12 @@ impl Signer for RsaSigner {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, IntegrityError> {
         let mut sig = vec![0u8; self.key_pair.public_modulus_len()];
         self.key_pair
-            .sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig)
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                message,
+                &mut sig,
+            )
             .map_err(|_| IntegrityError::Crypto("rsa signing failed"))?;
         Ok(sig)
     }
@@ -130,7 +135,8 @@ impl PublicKey {
     /// # Errors
     /// [`IntegrityError::PublicKey`] when the bytes are not a PKCS#1 RSA public key.
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, IntegrityError> {
-        let pkcs1_len = parse_rsa_public_key(der).ok_or(IntegrityError::PublicKey("not a pkcs#1 rsa public key"))?;
+        let pkcs1_len = parse_rsa_public_key(der)
+            .ok_or(IntegrityError::PublicKey("not a pkcs#1 rsa public key"))?;
         Ok(Self {
             der: der.to_vec(),
             pkcs1_len,
@@ -185,16 +191,6 @@ impl PublicKey {
         der_wrap(0x30, &body)
     }
 
-    /// The modulus `n`, big-endian, without leading zero bytes.
-    #[must_use]
-    pub fn modulus(&self) -> &[u8] {
-        let n = der_element(self.pkcs1_der(), 0x30)
-            .and_then(|(body, _)| der_element(body, 0x02))
-            .map_or(&[][..], |(n, _)| n);
-        let skip = n.iter().take_while(|&&b| b == 0).count();
-        n.get(skip..).unwrap_or(&[])
-    }
-
     /// Lower-case hex MD5 of [`PublicKey::der`].
     #[must_use]
     pub fn fingerprint(&self) -> &str {
@@ -225,7 +221,9 @@ pub fn fingerprint(der: &[u8]) -> String {
 }
 
 /// `SEQUENCE { OID 1.2.840.113549.1.1.1 ...`: the algorithm identifier of rsaEncryption.
-const RSA_ENCRYPTION_OID: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const RSA_ENCRYPTION_OID: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+];
 
 /// Reads one DER element with tag `tag`; returns its contents and the bytes after it.
 fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
@@ -294,7 +292,9 @@ mod tests {
     const SIGNATURE_HEX: &str = "84fe6fb0e129838a91fb19cf4c7a9979ef92a6ed39c52b4eba2a903f55827b1d53ea738f37c4cac231af093c6859a0a2d50ed8ff39e636836f19ac5c081cb1cab66d9eb1b88fc46d479fe8c980c546bdf26f27ea1101f5fba7cfa26aca5efaefe7119f39f5cf67ad2cd669430f7510b02c2a9583dcd8e8da86f5c2b60a560032e9eebaf5bc9e1bbf9439e5e3e88d201027a9c814c50bd79f5b63eb3e3b96cfee35cc1b8b4695c1d0e5457c4b6b92e9ae60a1d918755a11f1d2ccfeff689fac8a9831d4ebbc40454c0384ba585fc35a3b68999146706bd6a3471d1131cc1dd7109aa25b437b7a41cfe9ae039ffc2f8cc91171cd888259570eca7c8b75729a6acb";
 
     fn vector_key() -> PublicKey {
-        let der = base64::engine::general_purpose::STANDARD.decode(PUBKEY_B64).unwrap();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(PUBKEY_B64)
+            .unwrap();
         PublicKey::from_pkcs1_der(&der).unwrap()
     }
 
@@ -305,7 +305,10 @@ mod tests {
         assert_eq!(key.der().len(), 270);
         assert_eq!(key.to_base64(), PUBKEY_B64);
         let digest_hash = sha256_hex(DIGEST_JSON.as_bytes());
-        assert_eq!(digest_hash, "9ef9bcacadcd973cb451082def1ec584308c219c200daf76cab5ada351e0db1e");
+        assert_eq!(
+            digest_hash,
+            "9ef9bcacadcd973cb451082def1ec584308c219c200daf76cab5ada351e0db1e"
+        );
         let to_sign = string_to_sign(
             "2026-01-10T01:05:00Z",
             "ct-bucket",
@@ -339,7 +342,11 @@ mod tests {
         let key = vector_key();
         let spki = key.to_spki_der();
         assert_eq!(spki.len(), 294);
-        assert!(base64::engine::general_purpose::STANDARD.encode(&spki).starts_with("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A"));
+        assert!(
+            base64::engine::general_purpose::STANDARD
+                .encode(&spki)
+                .starts_with("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A")
+        );
         assert_eq!(PublicKey::from_spki_der(&spki).unwrap(), key);
         // The CLI cannot load an SPKI as PKCS#1, and neither do we.
         assert!(PublicKey::from_pkcs1_der(&spki).is_err());
@@ -360,6 +367,10 @@ mod tests {
         assert!(signer.public_key().verify(b"messagf", &sig).is_err());
         let reloaded = RsaSigner::from_pkcs8(&signer.to_pkcs8().unwrap()).unwrap();
         assert_eq!(reloaded.public_key(), signer.public_key());
-        assert_eq!(reloaded.sign(b"message").unwrap(), sig, "PKCS#1 v1.5 signatures are deterministic");
+        assert_eq!(
+            reloaded.sign(b"message").unwrap(),
+            sig,
+            "PKCS#1 v1.5 signatures are deterministic"
+        );
     }
 }

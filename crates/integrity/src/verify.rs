@@ -12,12 +12,13 @@ use sealtrail_model::UtcTime;
 use serde_json::Value;
 
 use crate::digest::{
-    DigestParseError, HASH_ALGORITHM, LogFileRef, LogFilesError, ParsedDigest, SIGNATURE_ALGORITHM, py_str,
+    DigestParseError, HASH_ALGORITHM, LogFileRef, LogFilesError, ParsedDigest, SIGNATURE_ALGORITHM,
+    py_str,
 };
 use crate::gzip::{GzipError, gunzip_first_member};
 use crate::logfile::LogHash;
-use crate::sign::{PublicKey, Verifier, string_to_sign};
 use crate::sha256_hex;
+use crate::sign::{PublicKey, Verifier, string_to_sign};
 
 /// The most a digest may inflate to (a digest of 100 000 log files is about 30 MB).
 pub const DIGEST_INFLATE_LIMIT: u64 = 256 << 20;
@@ -60,11 +61,20 @@ impl fmt::Display for DigestVerdict {
             Self::InvalidFormat => f.write_str("invalid format"),
             Self::SignatureFailed => f.write_str("signature verification failed"),
             Self::Moved => f.write_str("has been moved from its original location"),
-            Self::PublicKeyNotFound { region, fingerprint } => {
-                write!(f, "public key not found in region {region} for fingerprint {fingerprint}")
+            Self::PublicKeyNotFound {
+                region,
+                fingerprint,
+            } => {
+                write!(
+                    f,
+                    "public key not found in region {region} for fingerprint {fingerprint}"
+                )
             }
             Self::KeyLoadFailed { fingerprint } => {
-                write!(f, "Unable to load PKCS #1 key with fingerprint {fingerprint}")
+                write!(
+                    f,
+                    "Unable to load PKCS #1 key with fingerprint {fingerprint}"
+                )
             }
             Self::Other(text) => f.write_str(text),
             Self::UnsupportedSignatureAlgorithm(a) => {
@@ -135,7 +145,8 @@ pub fn open_digest(
     metadata: &Metadata,
     backfill: bool,
 ) -> Result<OpenedDigest, DigestVerdict> {
-    let (json, trailing) = gunzip_first_member(gz, DIGEST_INFLATE_LIMIT).map_err(|_| DigestVerdict::InvalidFormat)?;
+    let (json, trailing) =
+        gunzip_first_member(gz, DIGEST_INFLATE_LIMIT).map_err(|_| DigestVerdict::InvalidFormat)?;
     let parsed = ParsedDigest::parse(&json);
     if let Err(DigestParseError::InvalidFormat) = parsed {
         return Err(DigestVerdict::InvalidFormat);
@@ -145,7 +156,11 @@ pub fn open_digest(
             let (Some(sig), Some(alg)) = (m.get("signature"), m.get("signature-algorithm")) else {
                 return Err(DigestVerdict::SignatureFailed);
             };
-            (Some(sig.clone()), Some(alg.clone()), m.get("backfill-generation-timestamp").cloned())
+            (
+                Some(sig.clone()),
+                Some(alg.clone()),
+                m.get("backfill-generation-timestamp").cloned(),
+            )
         }
         Metadata::Unknown => (None, None, None),
     };
@@ -263,7 +278,10 @@ impl VerifiedDigest {
     #[must_use]
     pub fn previous(&self) -> Option<(String, String)> {
         let p = &self.opened.parsed;
-        match (p.get("previousDigestS3Bucket"), p.get("previousDigestS3Object")) {
+        match (
+            p.get("previousDigestS3Bucket"),
+            p.get("previousDigestS3Object"),
+        ) {
             (Some(Value::Null) | None, _) | (_, Some(Value::Null) | None) => None,
             (Some(b), Some(k)) => Some((py_str(b), py_str(k))),
         }
@@ -283,8 +301,16 @@ impl VerifiedDigest {
 /// # Errors
 /// [`DigestVerdict::PublicKeyNotFound`], [`DigestVerdict::KeyLoadFailed`], or the Python
 /// error for a fingerprint that is a list or object.
-pub fn resolve_key<'k>(opened: &OpenedDigest, keys: &'k KeyRing, home_region: &str) -> Result<&'k PublicKey, DigestVerdict> {
-    let fp_value = opened.parsed.get("digestPublicKeyFingerprint").cloned().unwrap_or(Value::Null);
+pub fn resolve_key<'k>(
+    opened: &OpenedDigest,
+    keys: &'k KeyRing,
+    home_region: &str,
+) -> Result<&'k PublicKey, DigestVerdict> {
+    let fp_value = opened
+        .parsed
+        .get("digestPublicKeyFingerprint")
+        .cloned()
+        .unwrap_or(Value::Null);
     if let Value::Array(_) | Value::Object(_) = fp_value {
         let ty = if fp_value.is_array() { "list" } else { "dict" };
         return Err(DigestVerdict::Other(format!("unhashable type: '{ty}'")));
@@ -313,7 +339,11 @@ pub fn digest_fingerprint(opened: &OpenedDigest) -> Option<&str> {
 ///
 /// # Errors
 /// The first [`DigestVerdict`] that applies.
-pub fn check_signature(opened: OpenedDigest, key: &PublicKey, signature_hex: &str) -> Result<VerifiedDigest, DigestVerdict> {
+pub fn check_signature(
+    opened: OpenedDigest,
+    key: &PublicKey,
+    signature_hex: &str,
+) -> Result<VerifiedDigest, DigestVerdict> {
     let p = &opened.parsed;
     let previous_signature = match p.get("previousDigestSignature") {
         Some(Value::Null) | None => None,
@@ -327,10 +357,10 @@ pub fn check_signature(opened: OpenedDigest, key: &PublicKey, signature_hex: &st
         previous_signature.as_deref(),
     );
     let sig = py_unhexlify(signature_hex).map_err(|e| DigestVerdict::Other(e.to_owned()))?;
-    if let Some(text) = python_rsa_overflow(&sig, key.modulus()) {
-        return Err(DigestVerdict::Other(text));
-    }
-    key.verify(to_sign.as_bytes(), &sig).map_err(|_| DigestVerdict::SignatureFailed)?;
+    // python-rsa 4.7 (what awscli 1.x installs) reduces any signature modulo n, so every
+    // malformed signature is just "signature verification failed".
+    key.verify(to_sign.as_bytes(), &sig)
+        .map_err(|_| DigestVerdict::SignatureFailed)?;
     let (start, end) = read_times(&opened)?;
     Ok(VerifiedDigest {
         signature: Some(signature_hex.to_owned()),
@@ -368,11 +398,17 @@ pub fn strict_digest_issues(d: &VerifiedDigest) -> Option<DigestVerdict> {
     let field = d.opened.parsed.py_str_field("digestSignatureAlgorithm");
     match field.as_deref() {
         Some(SIGNATURE_ALGORITHM) => {}
-        other => return Some(DigestVerdict::UnsupportedSignatureAlgorithm(other.unwrap_or("None").to_owned())),
+        other => {
+            return Some(DigestVerdict::UnsupportedSignatureAlgorithm(
+                other.unwrap_or("None").to_owned(),
+            ));
+        }
     }
     match d.opened.metadata_signature_algorithm.as_deref() {
         Some(SIGNATURE_ALGORITHM) | None => None,
-        Some(other) => Some(DigestVerdict::UnsupportedSignatureAlgorithm(other.to_owned())),
+        Some(other) => Some(DigestVerdict::UnsupportedSignatureAlgorithm(
+            other.to_owned(),
+        )),
     }
 }
 
@@ -409,48 +445,6 @@ fn py_unhexlify(s: &str) -> Result<Vec<u8>, &'static str> {
         return Err("Odd-length string");
     }
     hex::decode(s).map_err(|_| "Non-hexadecimal digit found")
-}
-
-/// python-rsa raises `OverflowError` before verifying when the signature, read as an
-/// integer, exceeds the modulus; the AWS CLI prints that error's text.
-fn python_rsa_overflow(sig: &[u8], modulus: &[u8]) -> Option<String> {
-    let skip = sig.iter().take_while(|&&b| b == 0).count();
-    let s = sig.get(skip..).unwrap_or(&[]);
-    let greater = s.len() > modulus.len() || (s.len() == modulus.len() && s > modulus);
-    greater.then(|| format!("The message {} is too long for n={}", big_decimal(s), big_decimal(modulus)))
-}
-
-/// Decimal text of a big-endian unsigned integer.
-fn big_decimal(be: &[u8]) -> String {
-    let mut limbs: Vec<u32> = Vec::with_capacity(be.len() / 4 + 1);
-    let pad = (4 - be.len() % 4) % 4;
-    let mut padded = vec![0u8; pad];
-    padded.extend_from_slice(be);
-    for c in padded.chunks(4) {
-        let mut w = [0u8; 4];
-        w.copy_from_slice(c);
-        limbs.push(u32::from_be_bytes(w));
-    }
-    let mut parts: Vec<u32> = Vec::new();
-    while limbs.iter().any(|&l| l != 0) {
-        let mut rem: u64 = 0;
-        for l in &mut limbs {
-            let cur = (rem << 32) | u64::from(*l);
-            *l = (cur / 1_000_000_000) as u32;
-            rem = cur % 1_000_000_000;
-        }
-        parts.push(rem as u32);
-    }
-    match parts.split_last() {
-        None => "0".to_owned(),
-        Some((first, rest)) => {
-            let mut out = first.to_string();
-            for p in rest.iter().rev() {
-                out.push_str(&format!("{p:09}"));
-            }
-            out
-        }
-    }
 }
 
 /// Why a log file is not valid. `Display` gives the text after `INVALID: `.
@@ -537,7 +531,9 @@ impl fmt::Display for StrictIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TruncatedGzip => f.write_str("gzip stream is truncated (strict)"),
-            Self::UnsupportedHashAlgorithm(a) => write!(f, "unsupported hash algorithm {a} (strict)"),
+            Self::UnsupportedHashAlgorithm(a) => {
+                write!(f, "unsupported hash algorithm {a} (strict)")
+            }
         }
     }
 }
@@ -550,7 +546,9 @@ pub fn strict_log_issue(entry: &LogFileRef, hash: &LogHash) -> Option<StrictIssu
     }
     match entry.hash_algorithm.as_deref() {
         Some(HASH_ALGORITHM) => None,
-        other => Some(StrictIssue::UnsupportedHashAlgorithm(other.unwrap_or("None").to_owned())),
+        other => Some(StrictIssue::UnsupportedHashAlgorithm(
+            other.unwrap_or("None").to_owned(),
+        )),
     }
 }
 
@@ -583,11 +581,16 @@ impl fmt::Display for LinkIssue {
             Self::HashMismatch { .. } => {
                 f.write_str("previousDigestHashValue does not match the previous digest (strict)")
             }
-            Self::HashAlgorithm(a) => write!(f, "unsupported previousDigestHashAlgorithm {a} (strict)"),
-            Self::SignatureMismatch => {
-                f.write_str("previousDigestSignature does not match the previous digest's signature (strict)")
+            Self::HashAlgorithm(a) => {
+                write!(f, "unsupported previousDigestHashAlgorithm {a} (strict)")
             }
-            Self::WindowGap { older_end, newer_start } => write!(
+            Self::SignatureMismatch => f.write_str(
+                "previousDigestSignature does not match the previous digest's signature (strict)",
+            ),
+            Self::WindowGap {
+                older_end,
+                newer_start,
+            } => write!(
                 f,
                 "digestStartTime {newer_start} does not meet the previous digest's digestEndTime {older_end} (strict)"
             ),
@@ -624,7 +627,9 @@ pub fn check_link(newer: &VerifiedDigest, older: &VerifiedDigest) -> Vec<LinkIss
         Some(HASH_ALGORITHM) => {}
         other => issues.push(LinkIssue::HashAlgorithm(other.unwrap_or("None").to_owned())),
     }
-    let prev_sig = p.py_str_field("previousDigestSignature").map(|s| s.to_ascii_lowercase());
+    let prev_sig = p
+        .py_str_field("previousDigestSignature")
+        .map(|s| s.to_ascii_lowercase());
     if let Some(older_sig) = &older.signature
         && prev_sig != Some(older_sig.to_ascii_lowercase())
     {
@@ -648,23 +653,9 @@ mod tests {
         assert_eq!(py_unhexlify("abc"), Err("Odd-length string"));
         assert_eq!(py_unhexlify("zz"), Err("Non-hexadecimal digit found"));
         assert_eq!(py_unhexlify("AbCd"), Ok(vec![0xab, 0xcd]));
-        assert_eq!(py_unhexlify("é"), Err("string argument should contain only ASCII characters"));
-    }
-
-    #[test]
-    fn big_decimal_works() {
-        assert_eq!(big_decimal(&[]), "0");
-        assert_eq!(big_decimal(&[1, 0]), "256");
-        assert_eq!(big_decimal(&[0xff; 8]), "18446744073709551615");
-        assert_eq!(big_decimal(&[0x01, 0, 0, 0, 0, 0, 0, 0, 0]), "18446744073709551616");
-    }
-
-    #[test]
-    fn overflow_only_above_modulus() {
-        assert!(python_rsa_overflow(&[0, 5], &[5]).is_none());
         assert_eq!(
-            python_rsa_overflow(&[6], &[5]).as_deref(),
-            Some("The message 6 is too long for n=5")
+            py_unhexlify("é"),
+            Err("string argument should contain only ASCII characters")
         );
     }
 
@@ -672,17 +663,31 @@ mod tests {
     fn verdict_texts_match_the_aws_cli() {
         assert_eq!(DigestVerdict::NotFound.to_string(), "not found");
         assert_eq!(
-            DigestVerdict::PublicKeyNotFound { region: "us-east-1".into(), fingerprint: "ab".into() }.to_string(),
+            DigestVerdict::PublicKeyNotFound {
+                region: "us-east-1".into(),
+                fingerprint: "ab".into()
+            }
+            .to_string(),
             "public key not found in region us-east-1 for fingerprint ab"
         );
         assert_eq!(
-            DigestVerdict::KeyLoadFailed { fingerprint: "ab".into() }.to_string(),
+            DigestVerdict::KeyLoadFailed {
+                fingerprint: "ab".into()
+            }
+            .to_string(),
             "Unable to load PKCS #1 key with fingerprint ab"
         );
         assert_eq!(
-            LogVerdict::HashMismatch { expected: String::new(), computed: String::new() }.to_string(),
+            LogVerdict::HashMismatch {
+                expected: String::new(),
+                computed: String::new()
+            }
+            .to_string(),
             "hash value doesn't match"
         );
-        assert_eq!(LogVerdict::TrailingData.to_string(), "unexpected data after end of compressed stream");
+        assert_eq!(
+            LogVerdict::TrailingData.to_string(),
+            "unexpected data after end of compressed stream"
+        );
     }
 }

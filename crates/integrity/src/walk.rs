@@ -60,7 +60,7 @@ pub trait DigestSource {
         bucket: &str,
         prefix: &str,
         marker: &str,
-        visit: &mut dyn FnMut(&str) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(&str) -> ControlFlow<()> + Send),
     ) -> Result<(), WalkFatal>;
 
     /// Reads one digest object.
@@ -191,7 +191,8 @@ impl Walker {
         let end = self.params.end;
         let mut bucket = self.params.bucket.clone();
         let prefix = self.params.prefix.clone();
-        let mut listing = self.load_digests(source, &bucket, prefix.as_deref(), start, end, kind)?;
+        let mut listing =
+            self.load_digests(source, &bucket, prefix.as_deref(), start, end, kind)?;
         let mut keys = match kind {
             DigestKind::Standard => load_public_keys(source, start, end.plus_seconds(2 * 3600))?,
             DigestKind::Backfill => KeyRing::new(),
@@ -253,7 +254,14 @@ impl Walker {
                             if prev_bucket != bucket {
                                 bucket = prev_bucket;
                                 let e = end_date.unwrap_or(end);
-                                listing = self.load_digests(source, &bucket, prefix.as_deref(), start, e, kind)?;
+                                listing = self.load_digests(
+                                    source,
+                                    &bucket,
+                                    prefix.as_deref(),
+                                    start,
+                                    e,
+                                    kind,
+                                )?;
                             }
                         }
                     }
@@ -326,7 +334,11 @@ impl Walker {
         let signature = opened
             .metadata_signature
             .clone()
-            .or_else(|| newest.then(|| self.params.newest_signature.clone()).flatten())
+            .or_else(|| {
+                newest
+                    .then(|| self.params.newest_signature.clone())
+                    .flatten()
+            })
             .or_else(|| {
                 self.successor_signatures
                     .get(&(bucket.to_owned(), key.to_owned()))
@@ -403,7 +415,11 @@ fn key_date(key: &str) -> Result<UtcTime, WalkFatal> {
     UtcTime::parse_user(text).map_err(|_| WalkFatal(format!("Unable to parse date value: {text}")))
 }
 
-fn load_public_keys(source: &mut dyn DigestSource, start: UtcTime, end: UtcTime) -> Result<KeyRing, WalkFatal> {
+fn load_public_keys(
+    source: &mut dyn DigestSource,
+    start: UtcTime,
+    end: UtcTime,
+) -> Result<KeyRing, WalkFatal> {
     let keys = source.public_keys(start, end)?;
     if keys.is_empty() {
         return Err(WalkFatal(format!(
@@ -483,6 +499,15 @@ fn list_digest_keys(
     Ok((standard, backfill))
 }
 
+impl WalkParams {
+    /// `[<prefix>/]AWSLogs/[<o-id>/]<account>`, the root of this trail's files in the
+    /// starting bucket.
+    #[must_use]
+    pub fn account_root(&self) -> String {
+        account_root(self, self.prefix.as_deref().filter(|p| !p.is_empty()))
+    }
+}
+
 fn account_root(p: &WalkParams, prefix: Option<&str>) -> String {
     let mut s = String::new();
     if let Some(x) = prefix {
@@ -516,7 +541,11 @@ fn cli_marker(p: &WalkParams, prefix: Option<&str>, start: UtcTime) -> String {
 
 /// `_create_digest_prefix`: the region's digest folder, without a trailing `/`.
 fn cli_list_prefix(p: &WalkParams, prefix: Option<&str>) -> String {
-    format!("{}/CloudTrail-Digest/{}", account_root(p, prefix), p.source_region)
+    format!(
+        "{}/CloudTrail-Digest/{}",
+        account_root(p, prefix),
+        p.source_region
+    )
 }
 
 /// `_create_digest_key_regex`:
@@ -531,7 +560,11 @@ struct KeyMatcher {
 impl KeyMatcher {
     fn new(p: &WalkParams, prefix: Option<&str>) -> Self {
         Self {
-            head: format!("{}/CloudTrail-Digest/{}/", account_root(p, prefix), p.source_region),
+            head: format!(
+                "{}/CloudTrail-Digest/{}/",
+                account_root(p, prefix),
+                p.source_region
+            ),
             name_head: format!(
                 "{}_CloudTrail-Digest_{}_{}_{}_",
                 p.account, p.source_region, p.trail_name, p.home_region

@@ -147,7 +147,13 @@ impl TrailArn {
     #[must_use]
     pub fn new(region: &Region, account: &AccountId, name: &TrailName) -> Self {
         let text = format!("arn:aws:cloudtrail:{region}:{account}:trail/{name}");
-        let colons = [3, 7, 18, 19 + region.as_str().len(), 20 + region.as_str().len() + 12];
+        let colons = [
+            3,
+            7,
+            18,
+            19 + region.as_str().len(),
+            20 + region.as_str().len() + 12,
+        ];
         Self {
             arn: Arn { text, colons },
             region: region.clone(),

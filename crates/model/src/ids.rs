@@ -181,10 +181,23 @@ mod tests {
 
     #[test]
     fn regions() {
-        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-5"] {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-5",
+        ] {
             assert!(Region::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "us", "us-east", "US-east-1", "us--1", "us-east-1a", "-east-1"] {
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "US-east-1",
+            "us--1",
+            "us-east-1a",
+            "-east-1",
+        ] {
             assert!(Region::parse(bad).is_err(), "{bad}");
         }
     }
@@ -194,8 +207,16 @@ mod tests {
         for ok in ["mytrail", "my-trail.v2", "abc", "a_b-c.d"] {
             assert!(TrailName::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["ab", "-abc", "abc-", "a..b", "a-_b", "my trail", "10.0.0.1", &"a".repeat(129)]
-        {
+        for bad in [
+            "ab",
+            "-abc",
+            "abc-",
+            "a..b",
+            "a-_b",
+            "my trail",
+            "10.0.0.1",
+            &"a".repeat(129),
+        ] {
             assert!(TrailName::parse(bad).is_err(), "{bad}");
         }
     }

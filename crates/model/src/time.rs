@@ -146,7 +146,16 @@ impl UtcTime {
             return Err(err());
         }
         let n = |r: std::ops::Range<usize>| digits(s.get(r)?);
-        let f = (|| Self::from_fields(n(0..4)?, n(5..7)?, n(8..10)?, n(11..13)?, n(14..16)?, n(17..19)?))();
+        let f = (|| {
+            Self::from_fields(
+                n(0..4)?,
+                n(5..7)?,
+                n(8..10)?,
+                n(11..13)?,
+                n(14..16)?,
+                n(17..19)?,
+            )
+        })();
         f.ok_or_else(err)
     }
 
@@ -161,7 +170,16 @@ impl UtcTime {
             return Err(err());
         }
         let n = |r: std::ops::Range<usize>| digits(s.get(r)?);
-        let f = (|| Self::from_fields(n(0..4)?, n(4..6)?, n(6..8)?, n(9..11)?, n(11..13)?, n(13..15)?))();
+        let f = (|| {
+            Self::from_fields(
+                n(0..4)?,
+                n(4..6)?,
+                n(6..8)?,
+                n(9..11)?,
+                n(11..13)?,
+                n(13..15)?,
+            )
+        })();
         f.ok_or_else(err)
     }
 
@@ -204,7 +222,13 @@ fn parse_user_inner(s: &str) -> Option<UtcTime> {
         let y = it.next()?;
         let mo = it.next()?;
         let d = it.next()?;
-        if it.next().is_some() || y.len() != 4 || mo.is_empty() || mo.len() > 2 || d.is_empty() || d.len() > 2 {
+        if it.next().is_some()
+            || y.len() != 4
+            || mo.is_empty()
+            || mo.len() > 2
+            || d.is_empty()
+            || d.len() > 2
+        {
             return None;
         }
         (digits(y)?, digits(mo)?, digits(d)?)
@@ -253,7 +277,10 @@ fn strip_zone(t: &str) -> Option<&str> {
     if let Some(i) = t.rfind(['+', '-']) {
         let zone = t.get(i + 1..)?;
         let ok = matches!(zone.len(), 2 | 4 | 5)
-            && zone.bytes().enumerate().all(|(k, b)| b.is_ascii_digit() || (k == 2 && b == b':'));
+            && zone
+                .bytes()
+                .enumerate()
+                .all(|(k, b)| b.is_ascii_digit() || (k == 2 && b == b':'));
         return ok.then(|| t.get(..i)).flatten().map(str::trim_end);
     }
     Some(t)
@@ -286,7 +313,12 @@ mod tests {
 
     #[test]
     fn strict_forms_reject_others() {
-        for bad in ["2026-01-10T01:05:00", "2026-1-10T01:05:00Z", "2026-13-10T01:05:00Z", "x"] {
+        for bad in [
+            "2026-01-10T01:05:00",
+            "2026-1-10T01:05:00Z",
+            "2026-13-10T01:05:00Z",
+            "x",
+        ] {
             assert!(UtcTime::parse_iso(bad).is_err(), "{bad}");
         }
         for bad in ["20260110T010500", "2026011T0105000Z", "20260230T000000Z"] {
@@ -308,15 +340,30 @@ mod tests {
         ] {
             assert_eq!(UtcTime::parse_user(ok).unwrap(), base, "{ok}");
         }
-        assert_eq!(UtcTime::parse_user("2026-01-10").unwrap(), t("2026-01-10T00:00:00Z"));
-        assert_eq!(UtcTime::parse_user("2026-01-10T05:21").unwrap(), t("2026-01-10T05:21:00Z"));
-        for bad in ["garbage", "", "2026-01-32", "2026-01-10T25:00:00Z", "10/01/2026"] {
+        assert_eq!(
+            UtcTime::parse_user("2026-01-10").unwrap(),
+            t("2026-01-10T00:00:00Z")
+        );
+        assert_eq!(
+            UtcTime::parse_user("2026-01-10T05:21").unwrap(),
+            t("2026-01-10T05:21:00Z")
+        );
+        for bad in [
+            "garbage",
+            "",
+            "2026-01-32",
+            "2026-01-10T25:00:00Z",
+            "10/01/2026",
+        ] {
             assert!(UtcTime::parse_user(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn day_start() {
-        assert_eq!(t("2026-01-10T05:21:42Z").start_of_day(), t("2026-01-10T00:00:00Z"));
+        assert_eq!(
+            t("2026-01-10T05:21:42Z").start_of_day(),
+            t("2026-01-10T00:00:00Z")
+        );
     }
 }

@@ -97,13 +97,24 @@ pub struct ObjectInfo {
 pub fn is_safe_relative_key(rel: &str) -> bool {
     !rel.is_empty()
         && !rel.contains(['\0', '\\'])
-        && rel.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.len() <= 255 && !seg.starts_with(TMP_MARK))
+        && rel.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg.len() <= 255
+                && !seg.starts_with(TMP_MARK)
+        })
         && !rel.starts_with(SYNC_DIR)
-        && Path::new(rel).components().all(|c| matches!(c, Component::Normal(_)))
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
 }
 
 fn key_hash(key: &str) -> String {
-    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes()))
+    hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        key.as_bytes(),
+    ))
 }
 
 /// A local copy opened for reading.
@@ -132,9 +143,11 @@ impl LocalCopy {
         }
         let source_path = root.join(SYNC_DIR).join("source.json");
         let source = match fs::read(&source_path) {
-            Ok(bytes) => Some(serde_json::from_slice::<CopySource>(&bytes).map_err(|e| CopyError::Corrupt {
-                path: source_path.clone(),
-                reason: e.to_string(),
+            Ok(bytes) => Some(serde_json::from_slice::<CopySource>(&bytes).map_err(|e| {
+                CopyError::Corrupt {
+                    path: source_path.clone(),
+                    reason: e.to_string(),
+                }
             })?),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_err(&source_path)(e)),
@@ -191,7 +204,10 @@ impl LocalCopy {
         if is_safe_relative_key(rel) {
             Some(sync.join("meta").join(format!("{rel}.json")))
         } else {
-            Some(sync.join("unsafe-meta").join(format!("{}.json", key_hash(key))))
+            Some(
+                sync.join("unsafe-meta")
+                    .join(format!("{}.json", key_hash(key))),
+            )
         }
     }
 
@@ -204,12 +220,16 @@ impl LocalCopy {
         if self.source.is_none() {
             return Ok(None);
         }
-        let Some(path) = self.info_path(key) else { return Ok(None) };
+        let Some(path) = self.info_path(key) else {
+            return Ok(None);
+        };
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| CopyError::Corrupt {
-                path,
-                reason: e.to_string(),
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| CopyError::Corrupt {
+                    path,
+                    reason: e.to_string(),
+                }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(&path)(e)),
         }
@@ -234,8 +254,14 @@ impl LocalCopy {
             None => return Ok(()),
         };
         let _ = base;
-        let dir_part = rel_prefix.rfind('/').map_or("", |i| rel_prefix.get(..i).unwrap_or(""));
-        let start_dir = if dir_part.is_empty() { self.root.clone() } else { self.root.join(dir_part) };
+        let dir_part = rel_prefix
+            .rfind('/')
+            .map_or("", |i| rel_prefix.get(..i).unwrap_or(""));
+        let start_dir = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(dir_part)
+        };
         if dir_part.is_empty() || is_safe_relative_key(dir_part) {
             collect_files(&start_dir, dir_part, &mut keys)?;
         }
@@ -278,16 +304,26 @@ impl LocalCopy {
 fn collect_files(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), CopyError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => return Ok(()),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
+        {
+            return Ok(());
+        }
         Err(e) => return Err(io_err(dir)(e)),
     };
     for entry in entries {
         let entry = entry.map_err(io_err(dir))?;
-        let Ok(name) = entry.file_name().into_string() else { continue };
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
         if (rel.is_empty() && name == SYNC_DIR) || name.starts_with(TMP_MARK) {
             continue;
         }
-        let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        let child_rel = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
         let ft = entry.file_type().map_err(io_err(&entry.path()))?;
         if ft.is_dir() {
             collect_files(&entry.path(), &child_rel, out)?;
@@ -304,8 +340,8 @@ fn collect_files(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), Cop
 #[derive(Debug)]
 pub struct LocalCopyWriter {
     copy: LocalCopy,
-    dirty_dirs: std::collections::BTreeSet<PathBuf>,
-    counter: u64,
+    dirty_dirs: std::sync::Mutex<std::collections::BTreeSet<PathBuf>>,
+    counter: std::sync::atomic::AtomicU64,
 }
 
 impl LocalCopyWriter {
@@ -320,10 +356,11 @@ impl LocalCopyWriter {
         let source_path = sync.join("source.json");
         match fs::read(&source_path) {
             Ok(bytes) => {
-                let existing: CopySource = serde_json::from_slice(&bytes).map_err(|e| CopyError::Corrupt {
-                    path: source_path.clone(),
-                    reason: e.to_string(),
-                })?;
+                let existing: CopySource =
+                    serde_json::from_slice(&bytes).map_err(|e| CopyError::Corrupt {
+                        path: source_path.clone(),
+                        reason: e.to_string(),
+                    })?;
                 if &existing != source {
                     return Err(CopyError::OtherSource {
                         dir: root.to_owned(),
@@ -344,8 +381,8 @@ impl LocalCopyWriter {
         }
         Ok(Self {
             copy: LocalCopy::open(root, "")?,
-            dirty_dirs: std::collections::BTreeSet::new(),
-            counter: 0,
+            dirty_dirs: std::sync::Mutex::new(std::collections::BTreeSet::new()),
+            counter: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -360,24 +397,42 @@ impl LocalCopyWriter {
     /// # Errors
     /// [`CopyError`] when its record cannot be read.
     pub fn is_current(&self, key: &str, etag: Option<&str>, size: u64) -> Result<bool, CopyError> {
-        let Some(info) = self.copy.info(key)? else { return Ok(false) };
-        let Some(path) = self.copy.object_path(key) else { return Ok(false) };
+        let Some(info) = self.copy.info(key)? else {
+            return Ok(false);
+        };
+        let Some(path) = self.copy.object_path(key) else {
+            return Ok(false);
+        };
         let on_disk = fs::metadata(&path).map(|m| m.len()).ok();
-        Ok(info.size == size && on_disk == Some(size) && etag.is_some() && info.etag.as_deref() == etag)
+        Ok(info.size == size
+            && on_disk == Some(size)
+            && etag.is_some()
+            && info.etag.as_deref() == etag)
     }
 
-    /// Stores one object and its record. `data` must yield exactly `info.size` bytes.
+    /// Stores one object and its record. `data` must yield exactly `info.size` bytes. Safe to
+    /// call from several threads at once.
     ///
     /// # Errors
     /// [`CopyError`] on I/O errors, or when the key lies outside the copied prefix.
-    pub fn put(&mut self, info: &ObjectInfo, data: &mut dyn Read, mtime: Option<std::time::SystemTime>) -> Result<(), CopyError> {
-        let (Some(obj), Some(meta)) = (self.copy.object_path(&info.key), self.copy.info_path(&info.key)) else {
+    pub fn put(
+        &self,
+        info: &ObjectInfo,
+        data: &mut dyn Read,
+        mtime: Option<std::time::SystemTime>,
+    ) -> Result<(), CopyError> {
+        let (Some(obj), Some(meta)) = (
+            self.copy.object_path(&info.key),
+            self.copy.info_path(&info.key),
+        ) else {
             return Err(CopyError::Corrupt {
                 path: self.copy.root.clone(),
                 reason: format!("key `{}` is outside the copied prefix", info.key),
             });
         };
-        self.counter += 1;
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let record = serde_json::to_vec(info).map_err(|e| CopyError::Corrupt {
             path: meta.clone(),
             reason: e.to_string(),
@@ -385,11 +440,14 @@ impl LocalCopyWriter {
         for p in [&meta, &obj] {
             if let Some(parent) = p.parent() {
                 fs::create_dir_all(parent).map_err(io_err(parent))?;
-                self.dirty_dirs.insert(parent.to_owned());
+                self.dirty_dirs
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(parent.to_owned());
             }
         }
-        atomic_write(&meta, &mut record.as_slice(), self.counter)?;
-        let written = atomic_write_with_mtime(&obj, data, self.counter, mtime)?;
+        atomic_write(&meta, &mut record.as_slice(), n)?;
+        let written = atomic_write_with_mtime(&obj, data, n, mtime)?;
         if written != info.size {
             let _ = fs::remove_file(&obj);
             return Err(CopyError::Io {
@@ -407,8 +465,12 @@ impl LocalCopyWriter {
     ///
     /// # Errors
     /// [`CopyError::Io`] when a directory cannot be synced.
-    pub fn finish(mut self) -> Result<(), CopyError> {
-        for d in std::mem::take(&mut self.dirty_dirs) {
+    pub fn finish(self) -> Result<(), CopyError> {
+        let dirs = self
+            .dirty_dirs
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for d in dirs {
             sync_dir(&d)?;
         }
         Ok(())
@@ -416,7 +478,10 @@ impl LocalCopyWriter {
 }
 
 fn tmp_path(target: &Path, n: u64) -> PathBuf {
-    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("object");
     let short: String = name.chars().take(64).collect();
     target.with_file_name(format!("{TMP_MARK}{}-{n}-{short}", std::process::id()))
 }
@@ -450,7 +515,9 @@ fn atomic_write_with_mtime(
 }
 
 fn sync_dir(dir: &Path) -> Result<(), CopyError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
 }
 
 #[cfg(test)]
@@ -463,14 +530,27 @@ mod tests {
             size: data.len() as u64,
             etag: Some(format!("\"{}\"", data.len())),
             last_modified: None,
-            metadata: meta.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            metadata: meta
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 
     #[test]
     fn safe_keys() {
         assert!(is_safe_relative_key("AWSLogs/1/x.json.gz"));
-        for bad in ["", "/abs", "a//b", "a/../b", "./a", "a/", ".sealtrail-sync/x", "a\\b", "a\0b"] {
+        for bad in [
+            "",
+            "/abs",
+            "a//b",
+            "a/../b",
+            "./a",
+            "a/",
+            ".sealtrail-sync/x",
+            "a\\b",
+            "a\0b",
+        ] {
             assert!(!is_safe_relative_key(bad), "{bad:?}");
         }
     }
@@ -478,8 +558,11 @@ mod tests {
     #[test]
     fn write_read_list_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let src = CopySource { bucket: "b".into(), prefix: "pfx/".into() };
-        let mut w = LocalCopyWriter::create(dir.path(), &src).unwrap();
+        let src = CopySource {
+            bucket: "b".into(),
+            prefix: "pfx/".into(),
+        };
+        let w = LocalCopyWriter::create(dir.path(), &src).unwrap();
         let objs = [
             ("pfx/a-c", &b"1"[..], vec![]),
             ("pfx/a/b", &b"22"[..], vec![("signature", "ab")]),
@@ -494,9 +577,18 @@ mod tests {
 
         let copy = LocalCopy::open(dir.path(), "ignored").unwrap();
         assert_eq!(copy.source(), Some(&src));
-        assert_eq!(fs::read(copy.object_path("pfx/a/b").unwrap()).unwrap(), b"22");
-        assert_eq!(copy.info("pfx/a/b").unwrap().unwrap().metadata["signature"], "ab");
-        assert_eq!(fs::read(copy.object_path("pfx/odd/../key").unwrap()).unwrap(), b"333");
+        assert_eq!(
+            fs::read(copy.object_path("pfx/a/b").unwrap()).unwrap(),
+            b"22"
+        );
+        assert_eq!(
+            copy.info("pfx/a/b").unwrap().unwrap().metadata["signature"],
+            "ab"
+        );
+        assert_eq!(
+            fs::read(copy.object_path("pfx/odd/../key").unwrap()).unwrap(),
+            b"333"
+        );
         let mut listed = Vec::new();
         copy.list("pfx/", "", &mut |k| {
             listed.push(k.to_owned());
@@ -513,8 +605,14 @@ mod tests {
         .unwrap();
         assert_eq!(after, ["pfx/a/b"]);
         // Another source is refused.
-        let other = CopySource { bucket: "c".into(), prefix: String::new() };
-        assert!(matches!(LocalCopyWriter::create(dir.path(), &other), Err(CopyError::OtherSource { .. })));
+        let other = CopySource {
+            bucket: "c".into(),
+            prefix: String::new(),
+        };
+        assert!(matches!(
+            LocalCopyWriter::create(dir.path(), &other),
+            Err(CopyError::OtherSource { .. })
+        ));
     }
 
     #[test]
@@ -525,7 +623,10 @@ mod tests {
         let copy = LocalCopy::open(dir.path(), "pfx/").unwrap();
         assert!(copy.source().is_none());
         assert_eq!(copy.info("pfx/AWSLogs/x").unwrap(), None);
-        assert_eq!(copy.object_path("pfx/AWSLogs/x").unwrap(), dir.path().join("AWSLogs/x"));
+        assert_eq!(
+            copy.object_path("pfx/AWSLogs/x").unwrap(),
+            dir.path().join("AWSLogs/x")
+        );
         assert_eq!(copy.object_path("other/AWSLogs/x"), None);
         assert_eq!(copy.object_path("pfx/../x"), None);
     }

@@ -67,7 +67,13 @@ impl MemoryBucket {
 }
 
 impl ObjectSink for MemoryBucket {
-    fn put(&mut self, bucket: &str, key: &str, body: &[u8], metadata: &[(String, String)]) -> anyhow::Result<()> {
+    fn put(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        metadata: &[(String, String)],
+    ) -> anyhow::Result<()> {
         self.objects.insert(
             (bucket.to_owned(), key.to_owned()),
             StoredObject {
@@ -80,7 +86,8 @@ impl ObjectSink for MemoryBucket {
 
     fn publish_key(&mut self, fingerprint: &str, der: &[u8]) -> anyhow::Result<()> {
         if !self.public_keys.iter().any(|(f, _)| f == fingerprint) {
-            self.public_keys.push((fingerprint.to_owned(), der.to_vec()));
+            self.public_keys
+                .push((fingerprint.to_owned(), der.to_vec()));
         }
         Ok(())
     }
@@ -92,7 +99,7 @@ impl DigestSource for MemoryBucket {
         bucket: &str,
         prefix: &str,
         marker: &str,
-        visit: &mut dyn FnMut(&str) -> ControlFlow<()>,
+        visit: &mut (dyn FnMut(&str) -> ControlFlow<()> + Send),
     ) -> Result<(), WalkFatal> {
         let from = (bucket.to_owned(), marker.to_owned());
         for (b, k) in self.objects.range(from..).map(|(k, _)| k) {

@@ -17,7 +17,13 @@ pub trait ObjectSink {
     ///
     /// # Errors
     /// Whatever the sink's storage reports.
-    fn put(&mut self, bucket: &str, key: &str, body: &[u8], metadata: &[(String, String)]) -> anyhow::Result<()>;
+    fn put(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        metadata: &[(String, String)],
+    ) -> anyhow::Result<()>;
 
     /// Publishes a signing key (ListPublicKeys).
     ///
@@ -86,7 +92,10 @@ impl ChainSpec {
     /// The trail ARN.
     #[must_use]
     pub fn trail_arn(&self) -> String {
-        format!("arn:aws:cloudtrail:{}:{}:trail/{}", self.home_region, self.account, self.trail)
+        format!(
+            "arn:aws:cloudtrail:{}:{}:trail/{}",
+            self.home_region, self.account, self.trail
+        )
     }
 
     fn location(&self) -> TrailLocation {
@@ -170,7 +179,9 @@ fn write_log(
             bucket: spec.bucket.clone(),
             key,
             sha256_hex: sha256_hex(&json),
-            newest_event_time: summary.newest_event_time.unwrap_or_else(|| fallback.clone()),
+            newest_event_time: summary
+                .newest_event_time
+                .unwrap_or_else(|| fallback.clone()),
             oldest_event_time: summary.oldest_event_time.unwrap_or(fallback),
         },
         gz.len() as u64,
@@ -181,7 +192,11 @@ fn write_log(
 ///
 /// # Errors
 /// Errors of the sink, or of the chain builder on an impossible spec.
-pub fn generate(spec: &ChainSpec, signer: &dyn Signer, sink: &mut dyn ObjectSink) -> anyhow::Result<Generated> {
+pub fn generate(
+    spec: &ChainSpec,
+    signer: &dyn Signer,
+    sink: &mut dyn ObjectSink,
+) -> anyhow::Result<Generated> {
     let mut rng = SeededRng::new(spec.seed);
     let mut out = Generated::default();
     sink.publish_key(signer.public_key().fingerprint(), signer.public_key().der())?;
@@ -224,7 +239,8 @@ pub fn generate(spec: &ChainSpec, signer: &dyn Signer, sink: &mut dyn ObjectSink
         )?;
         sink.put(&spec.bucket, &sealed.key, &sealed.gz, &sealed.metadata)?;
         out.digests.push(sealed.key.clone());
-        out.logs_by_digest.push(logs.iter().map(|l| l.key.clone()).collect());
+        out.logs_by_digest
+            .push(logs.iter().map(|l| l.key.clone()).collect());
         head = Some(sealed.head);
 
         if spec.backfill.contains(&hour) {

@@ -33,7 +33,14 @@ fn uuid(rng: &mut SeededRng) -> String {
 /// `n` records for `account` in `region`, with event times spread over `[from, to]`, sorted
 /// by time.
 #[must_use]
-pub fn records(rng: &mut SeededRng, account: &str, region: &str, from: UtcTime, to: UtcTime, n: usize) -> Vec<Box<RawValue>> {
+pub fn records(
+    rng: &mut SeededRng,
+    account: &str,
+    region: &str,
+    from: UtcTime,
+    to: UtcTime,
+    n: usize,
+) -> Vec<Box<RawValue>> {
     let span = u64::try_from((to.epoch_seconds() - from.epoch_seconds()).max(0)).unwrap_or(0);
     let mut times: Vec<i64> = (0..n)
         .map(|_| i64::try_from(rng.below(span + 1)).unwrap_or(0))

@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 
 use crate::serve::{AppState, response};
 
+/// botocore's `X-Amz-Target` prefix (`targetPrefix` in its model).
 const CLOUDTRAIL: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+/// The AWS SDK for Rust's (the Smithy service shape name); AWS accepts both.
+const CLOUDTRAIL_SHORT: &str = "CloudTrail_20131101.";
 const ORGANIZATIONS: &str = "AWSOrganizationsV20161128.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
@@ -76,7 +79,10 @@ fn dispatch(state: &AppState, target: &str, body: &[u8]) -> Result<Value, JsonEr
         serde_json::from_slice(body)
             .map_err(|e| JsonError::client("SerializationException", e.to_string()))?
     };
-    if let Some(op) = target.strip_prefix(CLOUDTRAIL) {
+    if let Some(op) = target
+        .strip_prefix(CLOUDTRAIL)
+        .or_else(|| target.strip_prefix(CLOUDTRAIL_SHORT))
+    {
         return match op {
             "ListPublicKeys" => list_public_keys(state, &input),
             "DescribeTrails" => describe_trails(state, &input),

@@ -352,6 +352,14 @@ fn raw_http() {
         (st, body.as_slice()),
         (200, br#"{"trailList":[]}"#.as_slice())
     );
+    // The AWS SDK for Rust names the target by the Smithy service shape only.
+    let (st, _, body) = call("CloudTrail_20131101.ListPublicKeys", "{}");
+    assert_eq!(st, 200);
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("beb472098949ac1b79119cf5ff1d5671")
+    );
     let (st, _, body) = call(&format!("{ct}CreateTrail"), "{}");
     assert_eq!(st, 400);
     assert!(
