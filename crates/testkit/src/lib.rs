@@ -6,6 +6,7 @@
 //! Everything it writes goes through the same `sealtrail-integrity` code the server uses.
 
 pub mod bucket;
+pub mod copy;
 pub mod generate;
 pub mod records;
 pub mod serve;
@@ -13,4 +14,5 @@ mod serve_json;
 mod serve_s3;
 
 pub use bucket::{MemoryBucket, StoredObject};
+pub use copy::CopySink;
 pub use generate::{ChainSpec, Generated, ObjectSink, generate};

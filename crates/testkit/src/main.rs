@@ -9,8 +9,7 @@ use base64::Engine;
 use clap::{Parser, Subcommand};
 use sealtrail_integrity::sign::RsaSigner;
 use sealtrail_model::{AccountId, OrganizationId, Region, TrailName, UtcTime};
-use sealtrail_store::{CopySource, LocalCopyWriter, ObjectInfo};
-use sealtrail_testkit::{ChainSpec, ObjectSink, generate};
+use sealtrail_testkit::{ChainSpec, CopySink, generate};
 
 #[derive(Parser)]
 #[command(
@@ -146,49 +145,6 @@ struct GenArgs {
     backfill: Vec<u32>,
 }
 
-struct CopySink {
-    writer: Option<LocalCopyWriter>,
-    plain: Option<PathBuf>,
-    keys: Vec<(String, Vec<u8>)>,
-    mtime: std::time::SystemTime,
-}
-
-impl ObjectSink for CopySink {
-    fn put(
-        &mut self,
-        _bucket: &str,
-        key: &str,
-        body: &[u8],
-        metadata: &[(String, String)],
-    ) -> anyhow::Result<()> {
-        if let Some(w) = &mut self.writer {
-            let info = ObjectInfo {
-                key: key.to_owned(),
-                size: body.len() as u64,
-                etag: Some(format!(
-                    "\"{}\"",
-                    sealtrail_integrity::sign::fingerprint(body)
-                )),
-                last_modified: None,
-                metadata: metadata.iter().cloned().collect(),
-            };
-            w.put(&info, &mut &body[..], Some(self.mtime))?;
-        } else if let Some(root) = &self.plain {
-            let path = root.join(key);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(&path, body)?;
-        }
-        Ok(())
-    }
-
-    fn publish_key(&mut self, fingerprint: &str, der: &[u8]) -> anyhow::Result<()> {
-        self.keys.push((fingerprint.to_owned(), der.to_vec()));
-        Ok(())
-    }
-}
-
 fn run_gen(a: GenArgs) -> anyhow::Result<()> {
     let der = std::fs::read(&a.key).with_context(|| format!("reading {}", a.key.display()))?;
     let signer = RsaSigner::from_pkcs8(&der)?;
@@ -235,8 +191,7 @@ fn run_gen(a: GenArgs) -> anyhow::Result<()> {
         w.finish()?;
     }
     if let Some(path) = a.public_keys {
-        let list: Vec<serde_json::Value> = sink
-            .keys
+        let list: Vec<serde_json::Value> = keys
             .iter()
             .map(|(fp, der)| {
                 serde_json::json!({
