@@ -170,26 +170,13 @@ fn run_gen(a: GenArgs) -> anyhow::Result<()> {
     };
     let mtime = std::time::UNIX_EPOCH
         + std::time::Duration::from_secs(u64::try_from(spec.start.epoch_seconds()).unwrap_or(0));
-    let mut sink = CopySink {
-        writer: if a.plain {
-            None
-        } else {
-            Some(LocalCopyWriter::create(
-                &a.out,
-                &CopySource {
-                    bucket: a.bucket.clone(),
-                    prefix: String::new(),
-                },
-            )?)
-        },
-        plain: a.plain.then(|| a.out.clone()),
-        keys: vec![],
-        mtime,
+    let mut sink = if a.plain {
+        CopySink::plain(&a.out, mtime)
+    } else {
+        CopySink::sync(&a.out, &a.bucket, mtime)?
     };
     let generated = generate(&spec, &signer, &mut sink)?;
-    if let Some(w) = sink.writer.take() {
-        w.finish()?;
-    }
+    let keys = sink.finish()?;
     if let Some(path) = a.public_keys {
         let list: Vec<serde_json::Value> = keys
             .iter()
