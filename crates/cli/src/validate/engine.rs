@@ -451,10 +451,12 @@ async fn strict_tail_checks<S: Store>(
             }));
         }
     }
-    if let Some((cov_start, cov_end)) = facts.coverage {
-        // A log named at minute T was delivered in [T, T+60 s): it must be in a digest if
-        // that whole minute lies inside the chain's coverage and the requested window.
-        let lo = p.start.max(cov_start);
+    if let Some((_, cov_end)) = facts.coverage {
+        // A log named at minute T was delivered in [T, T+60 s). From the start of the window
+        // up to the end of the newest valid digest, every log file must be in a digest (or it
+        // was delivered while validation was off, which is worth knowing too). Later ones may
+        // simply await their digest: that is for --expect-until to judge.
+        let lo = p.start;
         let hi = p.end.min(cov_end.plus_seconds(-60));
         let log_root = format!("{}/CloudTrail/{}/", p.account_root(), p.source_region);
         let mut day = lo.start_of_day();
