@@ -9,12 +9,14 @@
 
 mod arn;
 mod error;
+mod event;
 mod ids;
 mod seams;
 mod time;
 
 pub use arn::{Arn, TrailArn};
 pub use error::ModelError;
+pub use event::{EventRecord, LogFileBody, UserIdentity};
 pub use ids::{AccountId, OrganizationId, Region, TrailName};
 pub use seams::{Clock, FixedClock, Rng, SeededRng, SystemClock};
 pub use time::UtcTime;

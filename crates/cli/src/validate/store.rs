@@ -92,8 +92,10 @@ pub fn read_public_keys(path: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let v: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    // The CLI prints `PublicKeyList`; the CloudTrail User Guide's sample says `publicKeyList`.
     let list = v
         .get("PublicKeyList")
+        .or_else(|| v.get("publicKeyList"))
         .and_then(serde_json::Value::as_array)
         .ok_or_else(|| format!("{}: no `PublicKeyList` array (expected the output of `aws cloudtrail list-public-keys`)", path.display()))?;
     list.iter()
