@@ -312,11 +312,41 @@ fn raw_http() {
             .contains("<Code>AccessDenied</Code>")
     );
 
-    // The file system is read on every request: a changed file is served changed.
+    // The file system is read on every request: a changed file is served changed, with a new
+    // ETag, even when its size and mtime stay the same (the ETag cache also keys on ctime).
     let tmp_obj = Path::new(odd.split_once('=').unwrap().1).join("odd/plain.txt");
+    let etag_of = |body: &[u8]| format!("\"{}\"", sealtrail_integrity::sign::fingerprint(body));
+    let (_, h, _) = f.get("/odd-bucket/odd/plain.txt");
+    assert_eq!(header(&h, "etag"), Some(etag_of(b"plain").as_str()));
+    let (_, _, body) = f.get("/odd-bucket?prefix=odd%2Fplain");
+    assert!(String::from_utf8(body).unwrap().contains(&format!(
+        "<ETag>&quot;{}&quot;</ETag>",
+        sealtrail_integrity::sign::fingerprint(b"plain")
+    )));
+    let mtime = std::fs::metadata(&tmp_obj).unwrap().modified().unwrap();
+    std::fs::write(&tmp_obj, "PLAIN").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&tmp_obj)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let (_, h, body) = f.get("/odd-bucket/odd/plain.txt");
+    assert_eq!(body, b"PLAIN");
+    assert_eq!(header(&h, "etag"), Some(etag_of(b"PLAIN").as_str()));
+    let (_, _, body) = f.get("/odd-bucket?prefix=odd%2Fplain");
+    let body = String::from_utf8(body).unwrap();
+    assert!(
+        body.contains(&format!(
+            "<ETag>&quot;{}&quot;</ETag>",
+            sealtrail_integrity::sign::fingerprint(b"PLAIN")
+        )),
+        "{body}"
+    );
     std::fs::write(&tmp_obj, "changed!").unwrap();
-    let (_, _, body) = f.get("/odd-bucket/odd/plain.txt");
+    let (_, h, body) = f.get("/odd-bucket/odd/plain.txt");
     assert_eq!(body, b"changed!");
+    assert_eq!(header(&h, "etag"), Some(etag_of(b"changed!").as_str()));
     let (_, _, body) = f.get("/odd-bucket?prefix=odd%2Fplain");
     assert!(String::from_utf8(body).unwrap().contains("<Size>8</Size>"));
 
