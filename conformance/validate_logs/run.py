@@ -727,9 +727,14 @@ def main() -> int:
         return 0
     scenarios = [s for s in SCENARIOS if not a.only or any(o in s.name for o in a.only)]
     work = Path(a.work).resolve()
+    marker = work / ".sealtrail-conformance"
+    if work.exists() and any(work.iterdir()) and not marker.exists():
+        print(f"refusing to empty {work}: not a work directory of this harness (no {marker.name})", file=sys.stderr)
+        return 2
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
+    marker.touch()
 
     procs = Procs()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
