@@ -377,7 +377,17 @@ impl PrincipalId {
     #[must_use]
     pub fn account(&self) -> Option<&str> {
         match &self.matcher {
-            PrincipalMatcher::Account(a) => Some(a),
+            PrincipalMatcher::Account(_) => {
+                // The id is the bare text or the account field of the root ARN.
+                let t = self.text.as_str();
+                Some(if t.len() == 12 {
+                    t
+                } else {
+                    crate::pattern::split_arn(t, false)
+                        .and_then(|f| f.get(4).copied())
+                        .unwrap_or(t)
+                })
+            }
             _ => None,
         }
     }
@@ -388,10 +398,11 @@ impl PrincipalId {
 pub(crate) enum PrincipalMatcher {
     /// `*`.
     Any,
-    /// An account: the account root, and (as a delegation) every principal in it.
-    Account(Box<str>),
+    /// An account (its 12 digits as a number): the account root, and (as a delegation)
+    /// every principal in it.
+    Account(u64),
     /// A role: the role itself, and every session of it.
-    Role { account: Box<str>, name: Box<str> },
+    Role { account: u64, name: Box<str> },
     /// Any other IAM/STS ARN, compared exactly.
     Arn(Box<str>),
     /// A service, lower case.
@@ -551,6 +562,7 @@ impl OperatorEntry {
 pub struct Condition {
     pub(crate) key: String,
     pub(crate) key_lower: Box<str>,
+    pub(crate) key_hash: u64,
     pub(crate) values: OneOrMany<ConditionValue>,
     pub(crate) compiled: Compiled,
     pub(crate) span: Span,

@@ -466,10 +466,11 @@ impl fmt::Display for ConditionFailure {
 pub(crate) fn evaluate(
     op: Operator,
     key_lower: &str,
+    key_hash: u64,
     compiled: &Compiled,
     ctx: &Context,
 ) -> Result<(), ConditionFailure> {
-    let entry = ctx.get(key_lower);
+    let entry = ctx.get_hashed(key_lower, key_hash);
     let values: &[Value] = entry.map_or(&[], ContextValue::values);
     if let Compiled::Null(wanted) = compiled {
         let absent = values.is_empty();

@@ -388,9 +388,10 @@ fn run<P: Borrow<Policy>>(
     let mut identity_allow = false;
     let mut resource_direct = false;
     let mut resource_delegates = false;
+    let f = fields(req);
     for (i, p) in set.identity.iter().enumerate() {
         for st in p.borrow().statements() {
-            let outcome = statement_outcome(st, req, false);
+            let outcome = statement_outcome(st, req, f, false);
             let matched = !matches!(outcome, Outcome::Skipped(_));
             match st.effect {
                 Effect::Deny => deny |= matched,
@@ -409,7 +410,7 @@ fn run<P: Borrow<Policy>>(
     let kind = set.resource.as_ref().map(|(_, k)| *k);
     if let Some((p, _)) = &set.resource {
         for st in p.borrow().statements() {
-            let outcome = statement_outcome(st, req, true);
+            let outcome = statement_outcome(st, req, f, true);
             match (st.effect, outcome) {
                 (_, Outcome::Skipped(_)) => {}
                 (Effect::Deny, _) => deny = true,
@@ -492,7 +493,27 @@ enum PrincipalMatch {
     Direct,
 }
 
-fn statement_outcome(st: &Statement, req: &Request, resource_policy: bool) -> Outcome {
+/// The request's resource ARN split into its six fields, computed once per request.
+type Fields<'a> = [&'a str; 6];
+
+fn fields(req: &Request) -> Fields<'_> {
+    let r = req.resource();
+    [
+        "arn",
+        r.partition(),
+        r.service(),
+        r.region(),
+        r.account(),
+        r.resource(),
+    ]
+}
+
+fn statement_outcome(
+    st: &Statement,
+    req: &Request,
+    fields: Fields<'_>,
+    resource_policy: bool,
+) -> Outcome {
     let mut via_account = false;
     match &st.principal {
         Some(clause) => match principal_outcome(clause, req.caller()) {
@@ -511,15 +532,19 @@ fn statement_outcome(st: &Statement, req: &Request, resource_policy: bool) -> Ou
     let Some(resource) = &st.resource else {
         return Outcome::Skipped(Mismatch::NoResource);
     };
-    if let Err(e) = resource_outcome(resource, req) {
+    if let Err(e) = resource_outcome(resource, req, fields) {
         return Outcome::Skipped(e);
     }
     if let Some(block) = &st.condition {
         for (oi, entry) in block.operators.iter().enumerate() {
             for (ki, c) in entry.conditions.iter().enumerate() {
-                if let Err(failure) =
-                    condition::evaluate(entry.operator, &c.key_lower, &c.compiled, req.context())
-                {
+                if let Err(failure) = condition::evaluate(
+                    entry.operator,
+                    &c.key_lower,
+                    c.key_hash,
+                    &c.compiled,
+                    req.context(),
+                ) {
                     return Outcome::Skipped(Mismatch::Condition {
                         operator: oi,
                         key: ki,
@@ -542,12 +567,19 @@ fn principal_outcome(
 ) -> Result<PrincipalMatch, Mismatch> {
     let listed = match &clause.spec {
         PrincipalSpec::Everyone => PrincipalMatch::Direct,
-        PrincipalSpec::Map(entries) => entries
-            .iter()
-            .flat_map(|e| e.values.items.iter())
-            .map(|id| principal_id_match(&id.matcher, caller))
-            .max()
-            .unwrap_or(PrincipalMatch::No),
+        PrincipalSpec::Map(entries) => {
+            let mut best = PrincipalMatch::No;
+            for id in entries.iter().flat_map(|e| e.values.items.iter()) {
+                match principal_id_match(&id.matcher, caller) {
+                    PrincipalMatch::Direct => {
+                        best = PrincipalMatch::Direct;
+                        break;
+                    }
+                    m => best = best.max(m),
+                }
+            }
+            best
+        }
     };
     if !clause.negated {
         return match listed {
@@ -564,7 +596,7 @@ fn principal_outcome(
                 principal_id_match(&id.matcher, caller) == PrincipalMatch::Direct
                     && id.matcher != PrincipalMatcher::Any
             });
-            let account = ids().any(|id| matches!(&id.matcher, PrincipalMatcher::Account(a) if **a == *p.account().as_str()));
+            let account = ids().any(|id| matches!(&id.matcher, PrincipalMatcher::Account(a) if *a == p.account_number()));
             itself && account
         }
         (PrincipalSpec::Map(_), _) => listed != PrincipalMatch::No,
@@ -586,7 +618,7 @@ fn principal_id_match(m: &PrincipalMatcher, caller: &Caller) -> PrincipalMatch {
     };
     match (m, caller) {
         (PrincipalMatcher::Any, _) => PrincipalMatch::Direct,
-        (PrincipalMatcher::Account(a), Caller::Aws(p)) if **a == *p.account().as_str() => {
+        (PrincipalMatcher::Account(a), Caller::Aws(p)) if *a == p.account_number() => {
             if p.kind() == PrincipalType::Account {
                 PrincipalMatch::Direct
             } else {
@@ -595,7 +627,7 @@ fn principal_id_match(m: &PrincipalMatcher, caller: &Caller) -> PrincipalMatch {
         }
         (PrincipalMatcher::Role { account, name }, Caller::Aws(p)) => yes(p.kind()
             == PrincipalType::AssumedRole
-            && **account == *p.account().as_str()
+            && *account == p.account_number()
             && **name == *p.name()),
         (PrincipalMatcher::Arn(a), Caller::Aws(p)) => yes(**a == *p.arn().as_str()),
         (PrincipalMatcher::Service(s), Caller::Service(c)) => yes(s.eq_ignore_ascii_case(c)),
@@ -617,16 +649,11 @@ fn action_outcome(clause: &ActionClause, action: &str) -> Result<(), Mismatch> {
     }
 }
 
-fn resource_outcome(clause: &ResourceClause, req: &Request) -> Result<(), Mismatch> {
-    let r = req.resource();
-    let fields = [
-        "arn",
-        r.partition(),
-        r.service(),
-        r.region(),
-        r.account(),
-        r.resource(),
-    ];
+fn resource_outcome(
+    clause: &ResourceClause,
+    req: &Request,
+    fields: Fields<'_>,
+) -> Result<(), Mismatch> {
     let listed = clause.values.items.iter().any(|p| match &p.matcher {
         ResourceMatcher::Any => true,
         ResourceMatcher::Arn(a) => a.matches_fields(fields, req.context()),

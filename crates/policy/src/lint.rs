@@ -597,7 +597,7 @@ fn lockout(out: &mut Vec<Finding>, policy: &Policy, options: &LintOptions) {
             if let Some(PrincipalSpec::Map(entries)) = st.principal().map(|p| &p.spec) {
                 for id in entries.iter().flat_map(|e| e.values().items()) {
                     if let PrincipalMatcher::Account(a) = &id.matcher
-                        && let Ok(a) = AccountId::parse(a)
+                        && let Ok(a) = AccountId::parse(&format!("{a:012}"))
                         && !accounts.contains(&a)
                     {
                         accounts.push(a);

@@ -772,6 +772,7 @@ impl Parser<'_> {
                         }
                     })?;
                 conditions.push(Condition {
+                    key_hash: crate::pattern::key_hash(&key_lower),
                     key: k.key.clone(),
                     key_lower: key_lower.into_boxed_str(),
                     values: OneOrMany {
@@ -905,13 +906,22 @@ fn principal_matcher(
     }
 }
 
+/// A 12-digit account id as a number (0 for anything else, which no caller has).
+pub(crate) fn account_number(s: &str) -> u64 {
+    if s.len() == 12 {
+        s.parse().unwrap_or(0)
+    } else {
+        0
+    }
+}
+
 fn aws_principal(text: &str) -> std::result::Result<PrincipalMatcher, &'static str> {
     if text == "*" {
         return Ok(PrincipalMatcher::Any);
     }
     let is_account = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
     if is_account(text) {
-        return Ok(PrincipalMatcher::Account(text.into()));
+        return Ok(PrincipalMatcher::Account(account_number(text)));
     }
     if text.contains(['*', '?']) {
         return Err("wildcards are not allowed in principals except `*` alone");
@@ -929,11 +939,11 @@ fn aws_principal(text: &str) -> std::result::Result<PrincipalMatcher, &'static s
             .is_some_and(|r| !r.is_empty() && !r.ends_with('/') && !r.starts_with('/'))
     };
     match service {
-        "iam" if resource == "root" => Ok(PrincipalMatcher::Account(account.into())),
+        "iam" if resource == "root" => Ok(PrincipalMatcher::Account(account_number(account))),
         "iam" if named("role/") => {
             let name = resource.rsplit('/').next().unwrap_or_default();
             Ok(PrincipalMatcher::Role {
-                account: account.into(),
+                account: account_number(account),
                 name: name.into(),
             })
         }

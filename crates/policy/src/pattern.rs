@@ -6,15 +6,16 @@
 
 /// Looks up the value of a policy variable (`${aws:username}`) by lower-cased key name.
 pub(crate) trait Vars {
-    /// The single value of the context key named `key` (already lower case), if present.
-    fn var(&self, key: &str) -> Option<&str>;
+    /// The single value of the context key named `key` (already lower case, with its
+    /// [`key_hash`]), if present.
+    fn var(&self, key: &str, hash: u64) -> Option<&str>;
 }
 
 /// No variables at all (used for lint-time and test-time matching).
 pub(crate) struct NoVars;
 
 impl Vars for NoVars {
-    fn var(&self, _key: &str) -> Option<&str> {
+    fn var(&self, _key: &str, _hash: u64) -> Option<&str> {
         None
     }
 }
@@ -35,6 +36,8 @@ pub(crate) enum Case {
 pub(crate) struct Var {
     /// The context key, lower case.
     pub(crate) key: Box<str>,
+    /// [`key_hash`] of `key`.
+    pub(crate) hash: u64,
     /// The text after `, '` ... `'`, if any.
     pub(crate) default: Option<Box<str>>,
 }
@@ -162,7 +165,11 @@ impl Pattern {
         match (self.shape, &*self.toks) {
             (Shape::Any, _) => true,
             (Shape::Exact, []) => input.is_empty(),
-            (Shape::Exact, [Tok::Lit(s)]) => prefix(input, s, case) == Some(input.len()),
+            (Shape::Exact, [Tok::Lit(s)]) => match case {
+                Case::Sensitive => input == &**s,
+                Case::Ascii => input.eq_ignore_ascii_case(s),
+                Case::Unicode => prefix(input, s, case) == Some(input.len()),
+            },
             (Shape::Prefix, [Tok::Lit(s), Tok::Star]) => prefix(input, s, case).is_some(),
             _ => glob(&self.toks, input, case, vars),
         }
@@ -185,8 +192,10 @@ fn parse_var(body: &str) -> Result<Var, PatternError> {
     if name.is_empty() || name.contains(char::is_whitespace) {
         return Err(bad());
     }
+    let key = name.to_lowercase();
     Ok(Var {
-        key: name.to_lowercase().into_boxed_str(),
+        hash: key_hash(&key),
+        key: key.into_boxed_str(),
         default,
     })
 }
@@ -216,7 +225,7 @@ fn prefix(input: &str, lit: &str, case: Case) -> Option<usize> {
 }
 
 fn resolve<'a, V: Vars + ?Sized>(v: &'a Var, vars: &'a V) -> Option<&'a str> {
-    vars.var(&v.key).or(v.default.as_deref())
+    vars.var(&v.key, v.hash).or(v.default.as_deref())
 }
 
 fn char_len_at(input: &str, pos: usize) -> Option<usize> {
@@ -228,42 +237,57 @@ fn char_len_at(input: &str, pos: usize) -> Option<usize> {
 fn glob<V: Vars + ?Sized>(toks: &[Tok], input: &str, case: Case, vars: &V) -> bool {
     let mut ti = 0;
     let mut pos = 0;
+    // The token after the last `*` seen, and where that `*`'s match currently ends.
     let mut star: Option<(usize, usize)> = None;
     loop {
-        let advanced = match toks.get(ti) {
+        let text = match toks.get(ti) {
             Some(Tok::Star) => {
+                if ti + 1 == toks.len() {
+                    // A trailing `*` matches whatever is left.
+                    return true;
+                }
                 star = Some((ti + 1, pos));
                 ti += 1;
                 continue;
             }
-            Some(Tok::One) => char_len_at(input, pos).map(|n| {
-                pos += n;
-                ti += 1;
-            }),
-            Some(Tok::Lit(s)) => input
-                .get(pos..)
-                .and_then(|rest| prefix(rest, s, case))
-                .map(|n| {
+            Some(Tok::One) => {
+                if let Some(n) = char_len_at(input, pos) {
                     pos += n;
                     ti += 1;
-                }),
-            Some(Tok::Var(v)) => {
-                let Some(text) = resolve(v, vars) else {
-                    return false;
-                };
-                input
-                    .get(pos..)
-                    .and_then(|rest| prefix(rest, text, case))
-                    .map(|n| {
-                        pos += n;
-                        ti += 1;
-                    })
+                    continue;
+                }
+                None
             }
+            Some(Tok::Lit(s)) => Some(&**s),
+            Some(Tok::Var(v)) => match resolve(v, vars) {
+                Some(t) => Some(t),
+                None => return false,
+            },
             None if pos == input.len() => return true,
             None => None,
         };
-        if advanced.is_some() {
-            continue;
+        if let Some(text) = text {
+            let rest = input.get(pos..).unwrap_or_default();
+            match star {
+                // Right after a `*` and compared exactly: jump to the next occurrence (the
+                // `*` swallows what lies before it) instead of trying every position.
+                Some((t, _)) if t == ti && case == Case::Sensitive => match find(rest, text) {
+                    Some(off) => {
+                        star = Some((t, pos + off));
+                        pos += off + text.len();
+                        ti += 1;
+                        continue;
+                    }
+                    None => return false,
+                },
+                _ => {
+                    if let Some(n) = prefix(rest, text, case) {
+                        pos += n;
+                        ti += 1;
+                        continue;
+                    }
+                }
+            }
         }
         // Mismatch: let the last `*` swallow one more character.
         match star {
@@ -278,6 +302,41 @@ fn glob<V: Vars + ?Sized>(toks: &[Tok], input: &str, case: Case, vars: &V) -> bo
             None => return false,
         }
     }
+}
+
+/// The first byte offset of `needle` in `hay`. A plain scan: the texts are short, so this
+/// beats `str::find`, whose set-up cost dominates here. A match always starts on a character
+/// boundary because `needle` starts with a leading byte.
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return Some(0);
+    };
+    let last_start = h.len().checked_sub(n.len())?;
+    let mut i = 0;
+    while i <= last_start {
+        match h.get(i..=last_start)?.iter().position(|&b| b == first) {
+            None => return None,
+            Some(off) => {
+                let at = i + off;
+                if h.get(at..at + n.len()) == Some(n) {
+                    return Some(at);
+                }
+                i = at + 1;
+            }
+        }
+    }
+    None
+}
+
+/// FNV-1a of a (lower-case) key name: compared before the text when looking keys up.
+pub(crate) fn key_hash(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// Splits `s` at its first five `:` that are not inside `${...}`; `None` when there are
@@ -356,7 +415,7 @@ mod tests {
 
     struct Map(Vec<(&'static str, &'static str)>);
     impl Vars for Map {
-        fn var(&self, key: &str) -> Option<&str> {
+        fn var(&self, key: &str, _hash: u64) -> Option<&str> {
             self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
         }
     }
@@ -389,6 +448,48 @@ mod tests {
         assert!(!m("${aws:missing}", ""));
         assert!(m("home/${aws:username}/*", "home/bob/x/y"));
         assert!(!m("home/${aws:username}/*", "home/alice/x"));
+    }
+
+    /// Reference matcher: dynamic programming over characters.
+    fn reference(p: &str, s: &str) -> bool {
+        let p: Vec<char> = p.chars().collect();
+        let s: Vec<char> = s.chars().collect();
+        let mut dp = vec![vec![false; s.len() + 1]; p.len() + 1];
+        dp[0][0] = true;
+        for i in 1..=p.len() {
+            dp[i][0] = dp[i - 1][0] && p[i - 1] == '*';
+            for j in 1..=s.len() {
+                dp[i][j] = match p[i - 1] {
+                    '*' => dp[i - 1][j] || dp[i][j - 1],
+                    '?' => dp[i - 1][j - 1],
+                    c => dp[i - 1][j - 1] && c == s[j - 1],
+                };
+            }
+        }
+        dp[p.len()][s.len()]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn glob_agrees_with_reference(p in "[ab*?]{0,8}", s in "[abé]{0,10}") {
+            let compiled = Pattern::compile(&p, true, false).unwrap();
+            proptest::prop_assert_eq!(compiled.matches(&s, Case::Sensitive, &NoVars), reference(&p, &s), "{} {}", p, s);
+        }
+    }
+
+    #[test]
+    fn find_matches_str_find() {
+        for (h, n) in [
+            ("abcabc", "ca"),
+            ("aaa", "aa"),
+            ("", "a"),
+            ("a", ""),
+            ("éa", "a"),
+            ("xyz", "xyzw"),
+            ("abc", "c"),
+        ] {
+            assert_eq!(find(h, n), h.find(n), "{h} {n}");
+        }
     }
 
     #[test]

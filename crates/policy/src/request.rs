@@ -12,7 +12,7 @@ use base64::Engine as _;
 use sealtrail_model::{AccountId, Arn, UtcTime};
 
 use crate::error::RequestError;
-use crate::pattern::Vars;
+use crate::pattern::{Vars, key_hash};
 use crate::scalar::{Decimal, Nanos, parse_bool, parse_date};
 
 /// The `aws:PrincipalType` of a caller.
@@ -49,6 +49,7 @@ impl PrincipalType {
 pub struct AwsPrincipal {
     arn: Arn,
     account: AccountId,
+    account_number: u64,
     kind: PrincipalType,
     /// User name, role name or federated user name; empty for the root.
     name: String,
@@ -107,6 +108,7 @@ impl AwsPrincipal {
             return Err(bad("the name is empty"));
         }
         Ok(Self {
+            account_number: crate::parse::account_number(account.as_str()),
             arn,
             account,
             kind,
@@ -158,6 +160,9 @@ impl AwsPrincipal {
     #[must_use]
     pub fn tags(&self) -> &[(String, String)] {
         &self.tags
+    }
+    pub(crate) fn account_number(&self) -> u64 {
+        self.account_number
     }
     pub(crate) fn role_arn(&self) -> Option<&str> {
         self.role_arn.as_deref()
@@ -442,6 +447,7 @@ impl From<Value> for ContextValue {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
+    hash: u64,
     lower: Box<str>,
     name: Box<str>,
     value: ContextValue,
@@ -469,6 +475,7 @@ impl Context {
             e.value = value;
         } else {
             self.entries.push(Entry {
+                hash: key_hash(&lower),
                 lower,
                 name: key.into(),
                 value,
@@ -492,9 +499,14 @@ impl Context {
     /// The values of a key given in lower case.
     #[must_use]
     pub fn get(&self, lower_key: &str) -> Option<&ContextValue> {
+        self.get_hashed(lower_key, key_hash(lower_key))
+    }
+
+    /// [`Context::get`] with the key's hash computed beforehand (at parse time).
+    pub(crate) fn get_hashed(&self, lower_key: &str, hash: u64) -> Option<&ContextValue> {
         self.entries
             .iter()
-            .find(|e| &*e.lower == lower_key)
+            .find(|e| e.hash == hash && &*e.lower == lower_key)
             .map(|e| &e.value)
     }
 
@@ -505,8 +517,8 @@ impl Context {
 }
 
 impl Vars for Context {
-    fn var(&self, key: &str) -> Option<&str> {
-        match self.get(key)? {
+    fn var(&self, key: &str, hash: u64) -> Option<&str> {
+        match self.get_hashed(key, hash)? {
             ContextValue::Single(v) => Some(v.as_str()),
             ContextValue::Multi(_) => None,
         }
@@ -667,9 +679,10 @@ mod tests {
         ctx.insert("AWS:USERNAME", Value::string("override"));
         let arn = Arn::parse("arn:aws:kms:us-east-1:111122223333:key/k").unwrap();
         let r = Request::new(caller, "kms:Decrypt", arn, ctx).unwrap();
-        assert_eq!(r.context().var("aws:username"), Some("override"));
-        assert_eq!(r.context().var("aws:principaltag/team"), Some("red"));
-        assert_eq!(r.context().var("kms:calleraccount"), Some("111122223333"));
+        let var = |k: &str| r.context().var(k, key_hash(k)).map(str::to_owned);
+        assert_eq!(var("aws:username").as_deref(), Some("override"));
+        assert_eq!(var("aws:principaltag/team").as_deref(), Some("red"));
+        assert_eq!(var("kms:calleraccount").as_deref(), Some("111122223333"));
         assert_eq!(r.resource_account(), Some("111122223333"));
     }
 }
