@@ -1,0 +1,30 @@
+//! The gzip reader on arbitrary bytes, fed in arbitrary chunks: no panic, and the result does
+//! not depend on how the input was split.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sealtrail_integrity::gzip::{MemberInflater, gunzip_first_member};
+use sealtrail_integrity::logfile::LogHasher;
+
+const LIMIT: u64 = 64 << 20;
+
+fn inflate(data: &[u8], chunk: usize) -> (Result<Vec<u8>, String>, Option<(bool, bool)>) {
+    let mut out = Vec::new();
+    let mut inf = MemberInflater::new(LIMIT);
+    for c in data.chunks(chunk.max(1)) {
+        if let Err(e) = inf.push(c, &mut |b| out.extend_from_slice(b)) {
+            return (Err(e.to_string()), None);
+        }
+    }
+    let done = inf.finish();
+    (Ok(out), Some((done.complete, done.trailing_data)))
+}
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&split, data)) = input.split_first() else { return };
+    let whole = inflate(data, data.len());
+    let chunked = inflate(data, usize::from(split) + 1);
+    assert_eq!(whole, chunked, "the result depends on the chunking");
+    let _ = gunzip_first_member(data, LIMIT);
+    let _ = LogHasher::hash_all(data, LIMIT);
+});

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs (a Python venv with the pinned
+# AWS CLI, boto3 and moto; cargo-fuzz), then lints, builds, tests, checks golden data for drift,
+# runs the conformance suites against the real clients on 127.0.0.1, and smoke-runs the fuzz
+# targets. Every server it starts is stopped by PID. Exit status 0 only when all of it passes.
+#
+#   scripts/test.sh              # everything
+#   SEALTRAIL_SKIP_FUZZ=1 scripts/test.sh
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+export SEALTRAIL_VENV="${SEALTRAIL_VENV:-$repo/.venv}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+started=$(date +%s)
+step() { printf '\n==> [%ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+
+step "python venv (awscli, boto3, moto, aws-encryption-sdk-cli), pinned"
+conformance/setup_venv.sh
+
+step "rustfmt"
+cargo fmt --all --check
+
+step "clippy, shipped code: -D warnings, no unwrap/expect/panic/indexing"
+cargo clippy --workspace --lib --bins --locked -- -D warnings
+step "clippy, tests and benches"
+cargo clippy --workspace --all-targets --locked -- -D warnings \
+  -A clippy::unwrap_used -A clippy::expect_used -A clippy::panic -A clippy::indexing_slicing -A clippy::allow_attributes
+
+step "rustdoc -D warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked -q
+
+step "build"
+cargo build --workspace --all-targets --locked
+
+step "unit, API, property and CLI tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+  cargo test --workspace --doc --locked -q
+else
+  cargo test --workspace --locked
+fi
+
+step "golden data: regenerate and check for drift"
+testdata/regenerate.sh
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  git status --porcelain -- testdata | grep . && { echo "testdata/ drifted after regeneration (see above)" >&2; git diff --stat -- testdata >&2; exit 1; }
+  echo "testdata/ regenerates byte for byte"
+fi
+
+step "conformance: validate-logs against the real aws cloudtrail validate-logs"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$SEALTRAIL_VENV/bin/python" conformance/validate_logs/run.py \
+  --sealtrail target/debug/sealtrail --testkit target/debug/sealtrail-testkit --work "$work/validate-logs"
+
+if [ -z "${SEALTRAIL_SKIP_FUZZ:-}" ]; then
+  step "fuzz targets: build and smoke-run on stable (cargo fuzz -s none)"
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --version 0.13.2 -q
+  fi
+  (cd fuzz && cargo fuzz build -s none --dev 2>&1 | tail -1)
+  for target in $(cd fuzz && cargo fuzz list); do
+    (cd fuzz && cargo fuzz run -s none --dev "$target" -- -max_total_time=10 -rss_limit_mb=2048 2>&1 | tail -1)
+  done
+fi
+
+step "all passed in $(( $(date +%s) - started ))s"
