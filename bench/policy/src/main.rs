@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use sealtrail_model::Arn;
 use sealtrail_policy::{
-    Caller, Context, ContextValue, Decision, ParseOptions, Policy, PolicySet, Request, ResourceKind, Value, authorize,
-    decide,
+    Caller, Context, ContextValue, Decision, ParseOptions, Policy, PolicySet, Request,
+    ResourceKind, Value, authorize, decide,
 };
 
 const A: &str = "111122223333";
@@ -61,15 +61,28 @@ fn bucket_policy() -> String {
             r#"{{"Sid":"Ingest{i}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{A}:role/ingest-{i}"}},"Action":"s3:PutObject","Resource":"arn:aws:s3:::data-bucket/ingest/{i}/*","Condition":{{"StringEquals":{{"s3:x-amz-acl":"bucket-owner-full-control"}},"IpAddress":{{"aws:SourceIp":"10.{i}.0.0/16"}}}}}}"#
         ));
     }
-    format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, stmts.join(",\n"))
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        stmts.join(",\n")
+    )
 }
 
-fn request(principal: &str, action: &str, resource: &str, ctx: &[(&str, ContextValue)]) -> Result<Request, Box<dyn Error>> {
+fn request(
+    principal: &str,
+    action: &str,
+    resource: &str,
+    ctx: &[(&str, ContextValue)],
+) -> Result<Request, Box<dyn Error>> {
     let mut c = Context::new();
     for (k, v) in ctx {
         c.insert(k, v.clone());
     }
-    Ok(Request::new(Caller::parse(principal)?, action, Arn::parse(resource)?, c)?)
+    Ok(Request::new(
+        Caller::parse(principal)?,
+        action,
+        Arn::parse(resource)?,
+        c,
+    )?)
 }
 
 struct Scenario<'a> {
@@ -115,12 +128,18 @@ fn measure(budget: Duration, mut f: impl FnMut() -> Decision) -> Rate {
         (Some(a), Some(b)) if b > a => Some(n as f64 / ((b - a) as f64 / 1e9)),
         _ => None,
     };
-    Rate { wall: n as f64 / secs, cpu }
+    Rate {
+        wall: n as f64 / secs,
+        cpu,
+    }
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
     let budget = Duration::from_millis(
-        std::env::var("SEALTRAIL_BENCH_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(1000),
+        std::env::var("SEALTRAIL_BENCH_MS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1000),
     );
     let key_policy = Policy::parse(&cloudtrail_key_policy(), &ParseOptions::key_policy())?;
     let bucket = bucket_policy();
@@ -134,7 +153,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         resource: Some((bucket_policy, ResourceKind::S3Bucket)),
     };
     let ec = ContextValue::Single(Value::string(TRAIL));
-    let keys = ContextValue::Multi(vec![Value::string("aws:cloudtrail:arn"), Value::string("aws:s3:arn")]);
+    let keys = ContextValue::Multi(vec![
+        Value::string("aws:cloudtrail:arn"),
+        Value::string("aws:s3:arn"),
+    ]);
     let s3arn = ContextValue::Single(Value::string(
         "arn:aws:s3:::data-bucket/AWSLogs/111122223333/CloudTrail/us-east-2/2026/01/01/x.json.gz",
     ));
@@ -166,7 +188,10 @@ fn main() -> Result<(), Box<dyn Error>> {
                     ("kms:EncryptionContext:aws:cloudtrail:arn", ec.clone()),
                     ("kms:EncryptionContext:aws:s3:arn", s3arn.clone()),
                     ("kms:EncryptionContextKeys", keys.clone()),
-                    ("kms:ViaService", ContextValue::Single(Value::string("s3.us-east-2.amazonaws.com"))),
+                    (
+                        "kms:ViaService",
+                        ContextValue::Single(Value::string("s3.us-east-2.amazonaws.com")),
+                    ),
                 ],
             )?,
             set: &key_set,
@@ -190,9 +215,18 @@ fn main() -> Result<(), Box<dyn Error>> {
                 "s3:GetObject",
                 "arn:aws:s3:::data-bucket/teams/team39/report.csv",
                 &[
-                    ("aws:SecureTransport", ContextValue::Single(Value::bool(true))),
-                    ("aws:SourceIp", ContextValue::Single(Value::string("10.1.2.3"))),
-                    ("aws:PrincipalTag/team", ContextValue::Single(Value::string("team39"))),
+                    (
+                        "aws:SecureTransport",
+                        ContextValue::Single(Value::bool(true)),
+                    ),
+                    (
+                        "aws:SourceIp",
+                        ContextValue::Single(Value::string("10.1.2.3")),
+                    ),
+                    (
+                        "aws:PrincipalTag/team",
+                        ContextValue::Single(Value::string("team39")),
+                    ),
                 ],
             )?,
             set: &bucket_set,
@@ -204,7 +238,10 @@ fn main() -> Result<(), Box<dyn Error>> {
                 "arn:aws:sts::111122223333:assumed-role/stranger/s",
                 "s3:GetObject",
                 "arn:aws:s3:::data-bucket/teams/team3/report.csv",
-                &[("aws:SecureTransport", ContextValue::Single(Value::bool(true)))],
+                &[(
+                    "aws:SecureTransport",
+                    ContextValue::Single(Value::bool(true)),
+                )],
             )?,
             set: &bucket_set,
             expect: Decision::ImplicitDeny,
@@ -226,9 +263,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         if got != s.expect {
             return Err(format!("{}: expected {}, got {got}", s.name, s.expect).into());
         }
-        let explained = measure(budget, || authorize(black_box(&s.request), black_box(s.set)).value());
+        let explained = measure(budget, || {
+            authorize(black_box(&s.request), black_box(s.set)).value()
+        });
         let bare = measure(budget, || decide(black_box(&s.request), black_box(s.set)));
-        let (e, b) = (explained.cpu.unwrap_or(explained.wall), bare.cpu.unwrap_or(bare.wall));
+        let (e, b) = (
+            explained.cpu.unwrap_or(explained.wall),
+            bare.cpu.unwrap_or(bare.wall),
+        );
         println!(
             "{:<60} {:>12.0} {:>8.1} {:>12} {:>12.0} {:>8.1} {:>12}",
             s.name,
@@ -240,6 +282,40 @@ fn main() -> Result<(), Box<dyn Error>> {
             format!("({:.0})", bare.wall)
         );
     }
-    println!("bucket policy: {} statements, {} bytes", bucket_set.resource.as_ref().map_or(0, |(p, _)| p.statements().len()), bucket.len());
+    // What a KMS front end pays per call in total: building the request (caller, context with
+    // the encryption context, derived keys) and authorizing it.
+    let build_and_authorize = measure(budget, || {
+        let Ok(r) = request(
+            "service:cloudtrail.amazonaws.com",
+            "kms:GenerateDataKey",
+            KEY,
+            &[
+                ("kms:EncryptionContext:aws:cloudtrail:arn", ec.clone()),
+                ("kms:EncryptionContext:aws:s3:arn", s3arn.clone()),
+                ("kms:EncryptionContextKeys", keys.clone()),
+                ("aws:SourceArn", ContextValue::Single(Value::string(TRAIL))),
+                ("aws:SourceAccount", ContextValue::Single(Value::string(A))),
+            ],
+        ) else {
+            return Decision::ImplicitDeny;
+        };
+        authorize(black_box(&r), black_box(&key_set)).value()
+    });
+    let rate = build_and_authorize.cpu.unwrap_or(build_and_authorize.wall);
+    println!(
+        "{:<60} {:>12.0} {:>8.1} {:>12}",
+        "key policy: build Request + authorize (CloudTrail GenerateDataKey)",
+        rate,
+        1e9 / rate,
+        format!("({:.0})", build_and_authorize.wall)
+    );
+    println!(
+        "bucket policy: {} statements, {} bytes",
+        bucket_set
+            .resource
+            .as_ref()
+            .map_or(0, |(p, _)| p.statements().len()),
+        bucket.len()
+    );
     Ok(())
 }

@@ -468,25 +468,37 @@ impl Context {
 
     /// Sets `key` (any letter case) to `value`, replacing an earlier value of the same key.
     pub fn insert(&mut self, key: &str, value: impl Into<ContextValue>) {
-        let lower = key.to_lowercase().into_boxed_str();
-        let value = value.into();
-        if let Some(e) = self.entries.iter_mut().find(|e| e.lower == lower) {
-            e.name = key.into();
-            e.value = value;
-        } else {
-            self.entries.push(Entry {
-                hash: key_hash(&lower),
-                lower,
-                name: key.into(),
-                value,
-            });
-        }
+        self.set(key, value.into(), true);
     }
 
     /// Sets `key` only if it has no value yet.
     fn insert_default(&mut self, key: &str, value: Value) {
-        if self.get(&key.to_lowercase()).is_none() {
-            self.insert(key, value);
+        self.set(key, ContextValue::Single(value), false);
+    }
+
+    fn set(&mut self, key: &str, value: ContextValue, replace: bool) {
+        let lower: Box<str> = if key.bytes().any(|b| b.is_ascii_uppercase()) || !key.is_ascii() {
+            key.to_lowercase().into_boxed_str()
+        } else {
+            key.into()
+        };
+        let hash = key_hash(&lower);
+        if let Some(e) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.hash == hash && e.lower == lower)
+        {
+            if replace {
+                e.name = key.into();
+                e.value = value;
+            }
+        } else {
+            self.entries.push(Entry {
+                hash,
+                name: key.into(),
+                lower,
+                value,
+            });
         }
     }
 
