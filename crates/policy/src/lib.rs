@@ -51,7 +51,7 @@ mod condition;
 mod error;
 mod eval;
 mod json;
-pub mod lint;
+mod lint;
 mod parse;
 mod pattern;
 mod print;
