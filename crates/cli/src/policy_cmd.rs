@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use sealtrail_model::{AccountId, Arn};
 use sealtrail_policy::{
-    Caller, Context, ContextValue, Decision, Explained, Finding, LintOptions, Outcome, ParseError,
-    ParseOptions, Policy, PolicyKind, PolicySet, Request, ResourceKind, Value, ValueType,
-    authorize, lint,
+    Basis, Caller, Context, ContextValue, Decision, Explained, Finding, LintOptions, Outcome,
+    ParseError, ParseOptions, Policy, PolicyKind, PolicySet, Request, ResourceKind, Value,
+    ValueType, authorize, lint,
 };
 
 use crate::exit::PolicyExit;
@@ -410,6 +410,12 @@ fn render_json(answer: &Explained<Decision>, set: &PolicySet, request: &Request)
         "type": "decision",
         "version": 1,
         "decision": answer.value().as_str(),
+        "basis": match answer.basis() {
+            Basis::Allowed => "allowed",
+            Basis::ExplicitDeny => "explicit-deny",
+            Basis::NoIdentityAllow => "no-identity-based-policy-allows",
+            Basis::NoResourceAllow => "no-resource-based-policy-allows",
+        },
         "message": answer.access_denied_message(request),
         "deciding": answer.deciding().iter().map(|r| set.label(*r)).collect::<Vec<_>>(),
         "statements": statements,

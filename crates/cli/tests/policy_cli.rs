@@ -119,6 +119,15 @@ mod cli {
                 )
             })?;
             let decision = v["decision"].as_str().unwrap_or_default().to_owned();
+            let basis = v["basis"].as_str().unwrap_or_default();
+            let basis_fits = match decision.as_str() {
+                "Allow" => basis == "allowed",
+                "ExplicitDeny" => basis == "explicit-deny",
+                _ => basis.starts_with("no-"),
+            };
+            if !basis_fits {
+                return Err(format!("decision {decision} with basis {basis}"));
+            }
             let want_code = if decision == "Allow" { 0 } else { 1 };
             if code != Some(want_code) {
                 return Err(format!("decision {decision} but exit code {code:?}"));
