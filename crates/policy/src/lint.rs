@@ -44,7 +44,8 @@ pub enum LintCode {
     KeyPolicyLockout,
     /// `missing-version`: no `Version`, so `${...}` is literal text and newer features are off.
     MissingVersion,
-    /// `literal-policy-variable`: `${...}` in a policy whose version does not expand it.
+    /// `literal-policy-variable`: `${...}` where it is not expanded: in a policy whose version
+    /// is not 2012-10-17, or in a resource ARN before the resource part.
     LiteralPolicyVariable,
 }
 
@@ -312,6 +313,26 @@ fn statement(out: &mut Vec<Finding>, policy: &Policy, st: &Statement, key_policy
     // Conditions.
     if let Some(block) = st.condition() {
         conditions(out, policy, st, &label, block, &services, all_services);
+    }
+    // Variables before the resource part of a resource ARN are not expanded.
+    if policy.expands_variables()
+        && let Some(r) = st.resource()
+    {
+        for pat in r.values().items() {
+            let head = crate::pattern::split_arn(pat.as_str(), true)
+                .is_some_and(|f| f.iter().take(5).any(|x| x.contains("${")));
+            if head {
+                push(
+                    out,
+                    LintCode::LiteralPolicyVariable,
+                    &pat.span,
+                    format!(
+                        "resource `{}` has a policy variable before the resource part, where it is literal text; variables work only after the fifth `:`",
+                        pat.as_str()
+                    ),
+                );
+            }
+        }
     }
     // Literal variables.
     if !policy.expands_variables() {

@@ -672,7 +672,7 @@ impl Parser<'_> {
                 if !text.starts_with("arn:") {
                     return Err(self.err(ParseErrorKind::Resource(text.to_owned()), at, &vptr));
                 }
-                match ArnPattern::compile(text, self.variables) {
+                match ArnPattern::compile_resource(text, self.variables) {
                     Some(Ok(p)) => ResourceMatcher::Arn(p),
                     Some(Err(e)) => return Err(self.err(variable_error(text, &e), at, &vptr)),
                     None => {

@@ -378,10 +378,28 @@ pub(crate) struct ArnPattern {
 impl ArnPattern {
     /// Compiles an ARN pattern; `None` when `text` has fewer than six fields.
     pub(crate) fn compile(text: &str, variables: bool) -> Option<Result<Self, PatternError>> {
-        let fields = split_arn(text, variables)?;
+        Self::compile_with(text, variables, variables)
+    }
+
+    /// Compiles the ARN of a `Resource` element: policy variables are expanded only in the
+    /// resource part, after the fifth colon; before it `${...}` is literal text.
+    pub(crate) fn compile_resource(
+        text: &str,
+        variables: bool,
+    ) -> Option<Result<Self, PatternError>> {
+        Self::compile_with(text, false, variables)
+    }
+
+    fn compile_with(
+        text: &str,
+        head_vars: bool,
+        tail_vars: bool,
+    ) -> Option<Result<Self, PatternError>> {
+        let fields = split_arn(text, head_vars || tail_vars)?;
         let mut segs: Vec<Pattern> = Vec::with_capacity(6);
-        for f in fields {
-            match Pattern::compile(f, true, variables) {
+        for (i, f) in fields.into_iter().enumerate() {
+            let vars = if i == 5 { tail_vars } else { head_vars };
+            match Pattern::compile(f, true, vars) {
                 Ok(p) => segs.push(p),
                 Err(e) => return Some(Err(e)),
             }
