@@ -366,7 +366,8 @@ pub fn authorize<P: Borrow<Policy>>(req: &Request, set: &PolicySet<P>) -> Explai
     }
 }
 
-/// The decision alone, without allocating.
+/// The decision alone, without allocating (the one exception: `BinaryEquals` against a
+/// context value built as text rather than with [`crate::Value::binary`] decodes it).
 #[must_use]
 pub fn decide<P: Borrow<Policy>>(req: &Request, set: &PolicySet<P>) -> Decision {
     run(req, set, |_| {}).decision
