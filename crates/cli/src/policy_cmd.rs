@@ -136,7 +136,8 @@ pub struct LintArgs {
     pub files: Vec<PathBuf>,
 
     /// What kind of policy the files are [default: auto: a policy whose statements name
-    /// principals is a resource policy, otherwise an identity policy].
+    /// principals is a resource policy (a key policy when all its actions are `kms:`),
+    /// otherwise an identity policy].
     #[arg(long, value_enum, default_value_t = LintKindArg::Auto)]
     pub kind: LintKindArg,
 
