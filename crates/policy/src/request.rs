@@ -63,6 +63,10 @@ impl AwsPrincipal {
     /// `arn:aws:sts::A:assumed-role/R/S`, `arn:aws:sts::A:federated-user/N`, or a role ARN
     /// `arn:aws:iam::A:role/[path/]R` (taken as a session of that role).
     ///
+    /// For a session, `aws:PrincipalArn` is the role's ARN: the role ARN as given, or, from an
+    /// `assumed-role` ARN (which has no path), `arn:aws:iam::A:role/R`. A `role/` principal in a
+    /// policy matches sessions by account and role name.
+    ///
     /// # Errors
     /// [`RequestError::Principal`] for any other text.
     pub fn from_arn(text: &str) -> Result<Self, RequestError> {
@@ -75,10 +79,9 @@ impl AwsPrincipal {
         let (kind, name, role_arn) = match arn.service() {
             "iam" if res == "root" => (PrincipalType::Account, String::new(), None),
             "iam" if res.starts_with("user/") => (PrincipalType::User, last(res), None),
+            // A role ARN stands for a session of the role; it keeps its path.
             "iam" if res.starts_with("role/") => {
-                let name = last(res);
-                let role = format!("arn:{}:iam::{}:role/{}", arn.partition(), account, name);
-                (PrincipalType::AssumedRole, name, Some(role))
+                (PrincipalType::AssumedRole, last(res), Some(text.to_owned()))
             }
             "sts" => {
                 if let Some(rest) = res.strip_prefix("assumed-role/") {
