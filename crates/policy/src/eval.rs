@@ -18,7 +18,8 @@
 //! A resource-policy statement that names an account allows only the account root directly;
 //! for the account's users and roles it is a delegation (rule 2), while a `Deny` that names an
 //! account applies to every principal in it. `NotPrincipal` leaves out an IAM user or role
-//! only when the caller and its account are both listed, as the IAM documentation describes.
+//! session only when its own ARN (for a session, the session ARN) and its account are both
+//! listed, as the IAM documentation describes.
 //! The root user's identity-side permission is implicit.
 
 use std::borrow::Borrow;
@@ -588,16 +589,24 @@ fn principal_outcome(
             m => Ok(m),
         };
     }
-    // NotPrincipal: an IAM user or role is left out only when it and its account are listed.
+    // NotPrincipal: an IAM user or role session is left out only when its own ARN (the
+    // session ARN for a session) and its account are both listed; `*` leaves out everyone.
     let excluded = match (&clause.spec, caller) {
         (PrincipalSpec::Everyone, _) => true,
+        (PrincipalSpec::Map(entries), _)
+            if entries
+                .iter()
+                .flat_map(|e| e.values.items.iter())
+                .any(|id| id.matcher == PrincipalMatcher::Any) =>
+        {
+            true
+        }
         (PrincipalSpec::Map(entries), Caller::Aws(p)) if p.kind() != PrincipalType::Account => {
             let ids = || entries.iter().flat_map(|e| e.values.items.iter());
-            let itself = ids().any(|id| {
-                principal_id_match(&id.matcher, caller) == PrincipalMatch::Direct
-                    && id.matcher != PrincipalMatcher::Any
-            });
-            let account = ids().any(|id| matches!(&id.matcher, PrincipalMatcher::Account(a) if *a == p.account_number()));
+            let itself = ids().any(|id| id.text == p.arn().as_str());
+            let account = ids().any(
+                |id| matches!(&id.matcher, PrincipalMatcher::Account(a) if *a == p.account_number()),
+            );
             itself && account
         }
         (PrincipalSpec::Map(_), _) => listed != PrincipalMatch::No,
