@@ -25,6 +25,15 @@ fuzz_target!(|input: &[u8]| {
     let whole = inflate(data, data.len());
     let chunked = inflate(data, usize::from(split) + 1);
     assert_eq!(whole, chunked, "the result depends on the chunking");
-    let _ = gunzip_first_member(data, LIMIT);
+    // The one-shot reader (digests) agrees with the streaming one (log files).
+    match (&whole, gunzip_first_member(data, LIMIT)) {
+        ((Ok(out), Some((true, trailing))), Ok((one, one_trailing))) => {
+            assert_eq!((out, *trailing), (&one, one_trailing), "one-shot and streaming differ");
+        }
+        ((Ok(_), Some((true, _))), Err(e)) => panic!("one-shot rejected a complete stream: {e}"),
+        ((Ok(_), Some((false, _))), Ok(_)) => panic!("one-shot accepted a truncated stream"),
+        ((Err(_), _), Ok(_)) => panic!("one-shot accepted what streaming rejected"),
+        _ => {}
+    }
     let _ = LogHasher::hash_all(data, LIMIT);
 });

@@ -94,6 +94,29 @@ impl MemberInflater {
         }
     }
 
+    /// Makes the inflater ready for a new stream, keeping its buffers (cheaper than a new one
+    /// when many small files are read).
+    pub fn reset(&mut self, limit: u64) {
+        self.state = State::Header;
+        self.header.clear();
+        self.inflate.reset(false);
+        self.crc.reset();
+        self.trailer.clear();
+        self.trailing = false;
+        self.out_total = 0;
+        self.limit = limit;
+    }
+
+    /// How the member has ended so far, without consuming the inflater.
+    #[must_use]
+    pub fn completion(&self) -> Completion {
+        Completion {
+            complete: matches!(self.state, State::Done),
+            trailing_data: self.trailing,
+            output_len: self.out_total,
+        }
+    }
+
     /// Pushes compressed bytes; inflated bytes are passed to `sink` in order.
     ///
     /// # Errors
@@ -214,11 +237,7 @@ impl MemberInflater {
     /// Ends the input and says how the member ended.
     #[must_use]
     pub fn finish(self) -> Completion {
-        Completion {
-            complete: matches!(self.state, State::Done),
-            trailing_data: self.trailing,
-            output_len: self.out_total,
-        }
+        self.completion()
     }
 }
 
@@ -285,14 +304,54 @@ fn parse_header(h: &[u8]) -> Result<Option<usize>, GzipError> {
 /// [`GzipError`] when the stream is invalid, truncated (reported as [`GzipError::Data`]) or
 /// larger than `limit`.
 pub fn gunzip_first_member(data: &[u8], limit: u64) -> Result<(Vec<u8>, bool), GzipError> {
-    let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(1 << 24));
-    let mut inflater = MemberInflater::new(limit);
-    inflater.push(data, &mut |chunk| out.extend_from_slice(chunk))?;
-    let done = inflater.finish();
-    if !done.complete {
+    let header_len = match parse_header(data)? {
+        Some(n) => n,
+        None => return Err(GzipError::Data("incomplete or truncated stream".to_owned())),
+    };
+    let body = data.get(header_len..).unwrap_or(&[]);
+    // Inflate straight into the output's spare capacity: no intermediate buffer to zero.
+    let mut inflate = Decompress::new(false);
+    let mut out: Vec<u8> = Vec::with_capacity(body.len().saturating_mul(4).clamp(256, 1 << 24));
+    let stream_end = loop {
+        let consumed = usize::try_from(inflate.total_in()).unwrap_or(usize::MAX);
+        let input = body.get(consumed..).unwrap_or(&[]);
+        let before = out.len();
+        let status = inflate
+            .decompress_vec(input, &mut out, FlushDecompress::Finish)
+            .map_err(|e| GzipError::Data(e.to_string()))?;
+        if out.len() as u64 > limit {
+            return Err(GzipError::TooLarge(limit));
+        }
+        match status {
+            Status::StreamEnd => break true,
+            _ if out.len() == out.capacity() => out.reserve(out.capacity().max(4096)),
+            _ if out.len() == before => break false,
+            _ => {}
+        }
+    };
+    if !stream_end {
         return Err(GzipError::Data("incomplete or truncated stream".to_owned()));
     }
-    Ok((out, done.trailing_data))
+    let consumed = usize::try_from(inflate.total_in()).unwrap_or(usize::MAX);
+    let rest = body.get(consumed..).unwrap_or(&[]);
+    let Some(trailer) = rest.get(..8) else {
+        return Err(GzipError::Data("incomplete or truncated stream".to_owned()));
+    };
+    let word = |i: usize| {
+        trailer
+            .get(i..i + 4)
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+            .map_or(0, u32::from_le_bytes)
+    };
+    let mut crc = Crc::new();
+    crc.update(&out);
+    if word(0) != crc.sum() {
+        return Err(GzipError::Crc);
+    }
+    if word(4) != (out.len() as u64 & 0xffff_ffff) as u32 {
+        return Err(GzipError::Length);
+    }
+    Ok((out, rest.len() > 8))
 }
 
 #[cfg(test)]
@@ -380,6 +439,32 @@ mod tests {
         for chunk in [1, 3, 100] {
             assert_eq!(inflate_in_chunks(&gz, chunk).0.unwrap(), b"hello");
         }
+    }
+
+    #[test]
+    fn one_shot_agrees_with_streaming() {
+        let data: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| (i % 97).to_le_bytes())
+            .collect();
+        let gz = gzip(&data);
+        assert_eq!(
+            gunzip_first_member(&gz, u64::MAX).unwrap(),
+            (data.clone(), false)
+        );
+        assert_eq!(
+            gunzip_first_member(&gz, 1000),
+            Err(GzipError::TooLarge(1000))
+        );
+        for cut in [0, 5, 10, gz.len() / 2, gz.len() - 8, gz.len() - 1] {
+            assert!(
+                gunzip_first_member(gz.get(..cut).unwrap(), u64::MAX).is_err(),
+                "cut {cut}"
+            );
+        }
+        let mut bad = gz.clone();
+        let n = bad.len();
+        bad[n - 2] ^= 1;
+        assert_eq!(gunzip_first_member(&bad, u64::MAX), Err(GzipError::Length));
     }
 
     #[test]

@@ -119,6 +119,23 @@ impl LogHasher {
         }
     }
 
+    /// Ends the stream and makes the hasher ready for the next file, keeping its buffers.
+    pub fn finish_and_reset(&mut self, limit: u64) -> LogHash {
+        let completion = self.inflater.completion();
+        let sha = std::mem::replace(&mut self.sha, Context::new(&SHA256));
+        self.inflater.reset(limit);
+        LogHash {
+            sha256_hex: hex::encode(sha.finish()),
+            completion,
+        }
+    }
+
+    /// Drops the current stream and makes the hasher ready for the next file.
+    pub fn reset(&mut self, limit: u64) {
+        self.sha = Context::new(&SHA256);
+        self.inflater.reset(limit);
+    }
+
     /// Hashes a whole compressed file held in memory.
     ///
     /// # Errors

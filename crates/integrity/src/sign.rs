@@ -4,7 +4,9 @@
 //! fingerprinted by the lower-case hex MD5 of exactly those bytes.
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, UnparsedPublicKey};
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{self, KeyPair, ParsedPublicKey, RsaKeyPair};
 use md5::{Digest, Md5};
 
 use crate::IntegrityError;
@@ -118,13 +120,39 @@ impl Signer for RsaSigner {
 }
 
 /// An RSA public key as ListPublicKeys publishes it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct PublicKey {
     /// The bytes as published (what the fingerprint covers).
     der: Vec<u8>,
     /// The length of the `RSAPublicKey` structure at the start of `der`.
     pkcs1_len: usize,
     fingerprint: String,
+    /// Parsed once: building the key for every verification costs more than verifying.
+    /// `None` when aws-lc refuses the key (e.g. under 2048 bits): nothing verifies then.
+    parsed: Option<Arc<ParsedPublicKey>>,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicKey")
+            .field("fingerprint", &self.fingerprint)
+            .field("der_len", &self.der.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl std::hash::Hash for PublicKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.der.hash(state);
+    }
 }
 
 impl PublicKey {
@@ -137,10 +165,17 @@ impl PublicKey {
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, IntegrityError> {
         let pkcs1_len = parse_rsa_public_key(der)
             .ok_or(IntegrityError::PublicKey("not a pkcs#1 rsa public key"))?;
+        let parsed = der
+            .get(..pkcs1_len)
+            .and_then(|pkcs1| {
+                ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, pkcs1).ok()
+            })
+            .map(Arc::new);
         Ok(Self {
             der: der.to_vec(),
             pkcs1_len,
             fingerprint: fingerprint(der),
+            parsed,
         })
     }
 
@@ -207,8 +242,10 @@ impl PublicKey {
 
 impl Verifier for PublicKey {
     fn verify(&self, message: &[u8], signature_bytes: &[u8]) -> Result<(), IntegrityError> {
-        UnparsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, self.pkcs1_der())
-            .verify(message, signature_bytes)
+        self.parsed
+            .as_ref()
+            .ok_or(IntegrityError::BadSignature)?
+            .verify_sig(message, signature_bytes)
             .map_err(|_| IntegrityError::BadSignature)
     }
 }

@@ -20,8 +20,8 @@ use serde_json::Value;
 
 use crate::layout::{DigestKind, cli_digest_key_date};
 use crate::verify::{
-    DigestVerdict, KeyRing, LinkIssue, Metadata, VerifiedDigest, accept_unverifiable, check_link,
-    check_signature, digest_fingerprint, open_digest, resolve_key,
+    DigestVerdict, KeyRing, LinkIssue, Metadata, OpenedDigest, VerifiedDigest, accept_unverifiable,
+    check_link, check_signature, digest_fingerprint, open_digest, resolve_key,
 };
 
 /// A digest object as read from storage.
@@ -31,6 +31,31 @@ pub struct FetchedDigest {
     pub body: Vec<u8>,
     /// Its user metadata.
     pub metadata: Metadata,
+    /// The body already opened (inflated, parsed, hashed) by a source that reads ahead, so
+    /// that the walk, which is sequential, does not have to: `(backfill, result)` of
+    /// [`open_digest`] on this very object, for [`FetchedDigest::pre_open`].
+    pub opened: Option<(bool, Result<OpenedDigest, DigestVerdict>)>,
+}
+
+impl FetchedDigest {
+    /// A digest object as read.
+    #[must_use]
+    pub fn new(body: Vec<u8>, metadata: Metadata) -> Self {
+        Self {
+            body,
+            metadata,
+            opened: None,
+        }
+    }
+
+    /// Opens the digest now (on whatever thread reads ahead), exactly as the walk would.
+    pub fn pre_open(&mut self, bucket: &str, key: &str) {
+        let backfill = key.ends_with("_backfill.json.gz");
+        self.opened = Some((
+            backfill,
+            open_digest(bucket, key, &self.body, &self.metadata, backfill),
+        ));
+    }
 }
 
 /// Why a read failed.
@@ -302,18 +327,27 @@ impl Walker {
             Err(FetchError::Fatal(msg)) => return Err(WalkFatal(msg)),
         };
         let backfill = kind == DigestKind::Backfill;
-        let opened = match open_digest(bucket, key, &fetched.body, &fetched.metadata, backfill) {
+        // Only copies without metadata need successors' signatures: keep memory flat otherwise.
+        let metadata_unknown = matches!(fetched.metadata, Metadata::Unknown);
+        let opened = match fetched.opened {
+            // Opened ahead for this bucket, key and chain: the same result, computed earlier.
+            Some((b, result)) if b == backfill => result,
+            _ => open_digest(bucket, key, &fetched.body, &fetched.metadata, backfill),
+        };
+        let opened = match opened {
             Ok(o) => o,
             Err(v) => return Ok(Loaded::Invalid(v)),
         };
         // Remember what this digest says its predecessor's signature is, for copies that
         // lost their metadata. Where the bytes come from does not matter: a signature either
         // verifies the predecessor's contents or it does not.
-        if let (Some(Value::String(pb)), Some(Value::String(pk)), Some(Value::String(ps))) = (
-            opened.parsed.get("previousDigestS3Bucket"),
-            opened.parsed.get("previousDigestS3Object"),
-            opened.parsed.get("previousDigestSignature"),
-        ) {
+        if metadata_unknown
+            && let (Some(Value::String(pb)), Some(Value::String(pk)), Some(Value::String(ps))) = (
+                opened.parsed.get("previousDigestS3Bucket"),
+                opened.parsed.get("previousDigestS3Object"),
+                opened.parsed.get("previousDigestSignature"),
+            )
+        {
             self.successor_signatures
                 .entry((pb.clone(), pk.clone()))
                 .or_insert_with(|| ps.clone());

@@ -121,14 +121,14 @@ impl DigestSource for MemoryBucket {
             return Err(FetchError::Fatal(msg.clone()));
         }
         let obj = self.get(bucket, key).ok_or(FetchError::NotFound)?;
-        Ok(FetchedDigest {
-            body: obj.body.clone(),
-            metadata: if self.drop_metadata {
+        Ok(FetchedDigest::new(
+            obj.body.clone(),
+            if self.drop_metadata {
                 Metadata::Unknown
             } else {
                 Metadata::Known(obj.metadata.clone())
             },
-        })
+        ))
     }
 
     fn public_keys(&mut self, _start: UtcTime, _end: UtcTime) -> Result<KeyRing, WalkFatal> {

@@ -60,12 +60,21 @@ impl CopySink {
 }
 
 impl ObjectSink for CopySink {
-    fn put(&mut self, _bucket: &str, key: &str, body: &[u8], metadata: &[(String, String)]) -> anyhow::Result<()> {
+    fn put(
+        &mut self,
+        _bucket: &str,
+        key: &str,
+        body: &[u8],
+        metadata: &[(String, String)],
+    ) -> anyhow::Result<()> {
         if let Some(w) = &self.writer {
             let info = ObjectInfo {
                 key: key.to_owned(),
                 size: body.len() as u64,
-                etag: Some(format!("\"{}\"", sealtrail_integrity::sign::fingerprint(body))),
+                etag: Some(format!(
+                    "\"{}\"",
+                    sealtrail_integrity::sign::fingerprint(body)
+                )),
                 last_modified: None,
                 metadata: metadata.iter().cloned().collect(),
             };

@@ -102,7 +102,7 @@ pub struct ValidateLogsArgs {
     /// Offline, on a copy without metadata: the newest digest's signature (hex).
     #[arg(long, value_name = "HEX", help_heading = "Offline")]
     pub newest_signature: Option<String>,
-    /// Files read and checked at once [default: 32 online, the number of CPUs offline].
+    /// Files read and checked at once [default: 64 online, 4 per CPU offline].
     #[arg(long, value_name = "N", help_heading = "Beyond the AWS CLI")]
     pub jobs: Option<usize>,
     /// Also make the checks the AWS CLI skips (see above); any finding makes the exit code 1.
@@ -262,9 +262,11 @@ async fn run_async(
     let offline = args.local.is_some() || args.archive.is_some();
     let jobs = args.jobs.unwrap_or_else(|| {
         if offline {
-            std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+            // Enough jobs in flight to keep every core busy while others wait on the walk.
+            4 * std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
         } else {
-            32
+            // Online, requests mostly wait on the network: keep many in flight.
+            64
         }
     });
 
@@ -277,6 +279,7 @@ async fn run_async(
         strict,
         expect_until,
         trusted_digest: args.trusted_digest.clone(),
+        batch_logs: offline,
     };
     let make_params = |t: &Target| WalkParams {
         start,

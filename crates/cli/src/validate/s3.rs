@@ -381,10 +381,7 @@ impl Store for S3Store {
             .map_err(|e| FetchError::Fatal(format!("reading s3://{bucket}/{key}: {e}")))?
             .into_bytes()
             .to_vec();
-        Ok(FetchedDigest {
-            body,
-            metadata: Metadata::Known(metadata),
-        })
+        Ok(FetchedDigest::new(body, Metadata::Known(metadata)))
     }
 
     async fn hash_log(&self, bucket: &str, key: &str) -> Result<LogRead, WalkFatal> {

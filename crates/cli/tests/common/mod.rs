@@ -41,14 +41,14 @@ impl Store for MemStore {
             return Err(FetchError::Fatal(m.clone()));
         }
         let o = self.0.get(bucket, key).ok_or(FetchError::NotFound)?;
-        Ok(FetchedDigest {
-            body: o.body.clone(),
-            metadata: if self.0.drop_metadata {
+        Ok(FetchedDigest::new(
+            o.body.clone(),
+            if self.0.drop_metadata {
                 Metadata::Unknown
             } else {
                 Metadata::Known(o.metadata.clone())
             },
-        })
+        ))
     }
 
     async fn hash_log(&self, bucket: &str, key: &str) -> Result<LogRead, WalkFatal> {
@@ -183,5 +183,6 @@ pub fn opts(strict: bool) -> EngineOptions {
         strict,
         expect_until: None,
         trusted_digest: None,
+        batch_logs: false,
     }
 }
