@@ -34,6 +34,73 @@ enum Cmd {
     /// ListPublicKeys/DescribeTrails and Organizations DescribeOrganization, on one port.
     /// Authentication is NOT checked (a test fixture, like moto). Stops on SIGTERM/SIGINT.
     Serve(ServeArgs),
+    /// The machine's limit for offline validation: plain gunzip + SHA-256 of every
+    /// `*.json.gz` file under DIR, on all cores, nothing else. Prints seconds and bytes.
+    Limit {
+        /// The directory (a bucket copy).
+        dir: PathBuf,
+        /// Threads [default: the number of CPUs].
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+/// Every `*.json.gz` under `dir`, except the copy's own records.
+fn gz_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let p = e.path();
+        if e.file_type()?.is_dir() {
+            if e.file_name() != ".sealtrail-sync" {
+                gz_files(&p, out)?;
+            }
+        } else if p.to_string_lossy().ends_with(".json.gz") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn run_limit(dir: &std::path::Path, threads: Option<usize>) -> anyhow::Result<()> {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    let mut files = Vec::new();
+    gz_files(dir, &mut files)?;
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let next = AtomicUsize::new(0);
+    let inflated = AtomicU64::new(0);
+    let started = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut buf = vec![0u8; 1 << 20];
+                while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let Ok(f) = std::fs::File::open(path) else {
+                        continue;
+                    };
+                    let mut gz =
+                        flate2::read::GzDecoder::new(std::io::BufReader::with_capacity(1 << 20, f));
+                    let mut sha = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+                    while let Ok(n) = gz.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        sha.update(buf.get(..n).unwrap_or(&[]));
+                        inflated.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                    let _ = sha.finish();
+                }
+            });
+        }
+    });
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"files\": {}, \"threads\": {threads}, \"seconds\": {secs:.4}, \"inflated_bytes\": {}}}",
+        files.len(),
+        inflated.load(Ordering::Relaxed)
+    );
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -66,6 +133,9 @@ struct ServeArgs {
     /// Worker threads (default: the number of CPUs).
     #[arg(long)]
     threads: Option<usize>,
+    /// Delay every response by this many milliseconds (a remote S3, for benchmarks).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
 }
 
 fn run_serve(a: ServeArgs) -> anyhow::Result<()> {
@@ -79,6 +149,7 @@ fn run_serve(a: ServeArgs) -> anyhow::Result<()> {
         organization_id: a.organization_id,
         region: a.region,
         deny: a.deny,
+        latency: std::time::Duration::from_millis(a.latency_ms),
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
@@ -209,6 +280,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Gen(a) => run_gen(*a),
         Cmd::Serve(a) => run_serve(a),
+        Cmd::Limit { dir, threads } => run_limit(&dir, threads),
         Cmd::Keygen { out } => RsaSigner::generate()
             .and_then(|s| s.to_pkcs8())
             .map_err(anyhow::Error::from)

@@ -87,6 +87,9 @@ pub struct ServeConfig {
     pub region: String,
     /// Keys whose GetObject answers 403 AccessDenied (in any bucket).
     pub deny: Vec<String>,
+    /// Added to every S3 response, to model a remote S3 (a round trip over a network) in
+    /// benchmarks; zero by default. Not counted as handler time.
+    pub latency: std::time::Duration,
 }
 
 /// Shared state of a running server.
@@ -97,6 +100,7 @@ pub(crate) struct AppState {
     pub(crate) organization_id: Option<String>,
     pub(crate) region: String,
     pub(crate) deny: BTreeSet<String>,
+    latency: std::time::Duration,
     requests: AtomicU64,
     handler_nanos: AtomicU64,
     request_ids: AtomicU64,
@@ -166,6 +170,7 @@ impl AppState {
             organization_id: config.organization_id,
             region: config.region,
             deny: config.deny.into_iter().collect(),
+            latency: config.latency,
             requests: AtomicU64::new(0),
             handler_nanos: AtomicU64::new(0),
             request_ids: AtomicU64::new(0),
@@ -275,6 +280,9 @@ async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response<Bo
     let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     state.handler_nanos.fetch_add(nanos, Ordering::Relaxed);
     state.requests.fetch_add(1, Ordering::Relaxed);
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
     resp
 }
 
