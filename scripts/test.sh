@@ -60,7 +60,12 @@ if [ -z "${SEALTRAIL_SKIP_FUZZ:-}" ]; then
   fi
   (cd fuzz && cargo fuzz build -s none --dev 2>&1 | tail -1)
   for target in $(cd fuzz && cargo fuzz list); do
-    (cd fuzz && cargo fuzz run -s none --dev "$target" -- -max_total_time=10 -rss_limit_mb=2048 2>&1 | tail -1)
+    if ! out=$(cd fuzz && cargo fuzz run -s none --dev "$target" -- -max_total_time=10 -rss_limit_mb=2048 2>&1); then
+      printf '%s\n' "$out" | tail -40
+      echo "fuzz target $target failed (reproducer in fuzz/artifacts/$target/)" >&2
+      exit 1
+    fi
+    printf '%s: %s\n' "$target" "$(printf '%s\n' "$out" | tail -1)"
   done
 fi
 

@@ -1,0 +1,1 @@
+//! KMS (placeholder until the KMS lands).

@@ -1,0 +1,3 @@
+//! `sealtrail serve` (being built): the HTTP edge of sealtrail.
+
+pub mod api;
