@@ -5,7 +5,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use sealtrail_integrity::gzip::gzip;
 use sealtrail_integrity::sign::RsaSigner;
@@ -18,13 +17,7 @@ fn repo() -> PathBuf {
 }
 
 fn signer() -> &'static RsaSigner {
-    static S: OnceLock<RsaSigner> = OnceLock::new();
-    S.get_or_init(|| {
-        RsaSigner::from_pkcs8(include_bytes!(
-            "../../../testdata/keys/demo-signing-key.pk8"
-        ))
-        .unwrap()
-    })
+    sealtrail_testkit::demo_signer().unwrap()
 }
 
 struct Run {

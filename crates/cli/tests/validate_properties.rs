@@ -14,13 +14,7 @@ use sealtrail_model::{OrganizationId, UtcTime};
 use sealtrail_testkit::{ChainSpec, Generated, MemoryBucket, generate};
 
 fn signer() -> &'static RsaSigner {
-    static S: OnceLock<RsaSigner> = OnceLock::new();
-    S.get_or_init(|| {
-        RsaSigner::from_pkcs8(include_bytes!(
-            "../../../testdata/keys/demo-signing-key.pk8"
-        ))
-        .unwrap()
-    })
+    sealtrail_testkit::demo_signer().unwrap()
 }
 
 fn rt() -> &'static tokio::runtime::Runtime {

@@ -155,20 +155,14 @@ impl MemberInflater {
                         usize::try_from(self.inflate.total_in() - in_before).unwrap_or(usize::MAX);
                     let produced = usize::try_from(self.inflate.total_out() - out_before)
                         .unwrap_or(usize::MAX);
-                    let out = self.buf.get(..produced).unwrap_or(&[]);
-                    self.out_total = self.out_total.saturating_add(produced as u64);
-                    if self.out_total > self.limit {
-                        return Err(GzipError::TooLarge(self.limit));
-                    }
-                    self.crc.update(out);
-                    sink(out);
+                    self.emit(produced, sink)?;
                     input = input.get(consumed..).unwrap_or(&[]);
                     match status {
                         Status::StreamEnd => self.state = State::Trailer,
                         Status::Ok | Status::BufError => {
                             if consumed == 0 && produced == 0 {
-                                // Needs more input than this call had.
-                                break;
+                                // Input left but no progress: never silently drop bytes.
+                                return Err(GzipError::Data("inflate made no progress".to_owned()));
                             }
                         }
                     }
@@ -220,18 +214,24 @@ impl MemberInflater {
             if produced == 0 {
                 return Ok(());
             }
-            let out = self.buf.get(..produced).unwrap_or(&[]);
-            self.out_total = self.out_total.saturating_add(produced as u64);
-            if self.out_total > self.limit {
-                return Err(GzipError::TooLarge(self.limit));
-            }
-            self.crc.update(out);
-            sink(out);
+            self.emit(produced, sink)?;
             if status == Status::StreamEnd {
                 self.state = State::Trailer;
                 return Ok(());
             }
         }
+    }
+
+    /// Counts, checksums and hands on the first `produced` bytes of the output buffer.
+    fn emit(&mut self, produced: usize, sink: &mut dyn FnMut(&[u8])) -> Result<(), GzipError> {
+        let out = self.buf.get(..produced).unwrap_or(&[]);
+        self.out_total = self.out_total.saturating_add(produced as u64);
+        if self.out_total > self.limit {
+            return Err(GzipError::TooLarge(self.limit));
+        }
+        self.crc.update(out);
+        sink(out);
+        Ok(())
     }
 
     /// Ends the input and says how the member ended.

@@ -104,17 +104,8 @@ impl LogFileKey {
         let (root, rest) =
             split_root(key, "/CloudTrail/").ok_or_else(|| bad("no `CloudTrail` folder"))?;
         let location = parse_root(root).ok_or_else(|| bad("bad `AWSLogs/` part"))?;
-        let mut parts = rest.split('/');
-        let (Some(region), Some(y), Some(m), Some(d), Some(name), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return Err(bad("expected `<region>/<YYYY>/<MM>/<DD>/<name>`"));
-        };
+        let (region, y, m, d, name) =
+            split_dated(rest).ok_or_else(|| bad("expected `<region>/<YYYY>/<MM>/<DD>/<name>`"))?;
         let region = Region::parse(region).map_err(|_| bad("bad region folder"))?;
         let stem = name
             .strip_suffix(".json.gz")
@@ -204,17 +195,8 @@ impl DigestKey {
         let (root, rest) = split_root(key, "/CloudTrail-Digest/")
             .ok_or_else(|| bad("no `CloudTrail-Digest` folder"))?;
         let location = parse_root(root).ok_or_else(|| bad("bad `AWSLogs/` part"))?;
-        let mut parts = rest.split('/');
-        let (Some(region), Some(y), Some(m), Some(d), Some(name), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return Err(bad("expected `<region>/<YYYY>/<MM>/<DD>/<name>`"));
-        };
+        let (region, y, m, d, name) =
+            split_dated(rest).ok_or_else(|| bad("expected `<region>/<YYYY>/<MM>/<DD>/<name>`"))?;
         let source_region = Region::parse(region).map_err(|_| bad("bad region folder"))?;
         let (stem, kind) = if let Some(s) = name.strip_suffix("_backfill.json.gz") {
             (s, DigestKind::Backfill)
@@ -270,6 +252,19 @@ pub fn cli_digest_key_date(key: &str) -> &str {
         return "";
     }
     key.get(start..end).unwrap_or("")
+}
+
+/// Splits `<region>/<YYYY>/<MM>/<DD>/<name>`, the part of a key after `CloudTrail[-Digest]/`.
+fn split_dated(rest: &str) -> Option<(&str, &str, &str, &str, &str)> {
+    let mut parts = rest.split('/');
+    let fields = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    parts.next().is_none().then_some(fields)
 }
 
 fn split_root<'a>(key: &'a str, marker: &str) -> Option<(&'a str, &'a str)> {

@@ -16,3 +16,19 @@ mod serve_s3;
 pub use bucket::{MemoryBucket, StoredObject};
 pub use copy::CopySink;
 pub use generate::{ChainSpec, Generated, ObjectSink, generate};
+
+/// The demo signing key of `testdata/keys/` (a test key, not a secret), loaded once; `None`
+/// only if the committed file were corrupt.
+#[must_use]
+pub fn demo_signer() -> Option<&'static sealtrail_integrity::sign::RsaSigner> {
+    static SIGNER: std::sync::OnceLock<Option<sealtrail_integrity::sign::RsaSigner>> =
+        std::sync::OnceLock::new();
+    SIGNER
+        .get_or_init(|| {
+            sealtrail_integrity::sign::RsaSigner::from_pkcs8(include_bytes!(
+                "../../../testdata/keys/demo-signing-key.pk8"
+            ))
+            .ok()
+        })
+        .as_ref()
+}

@@ -335,23 +335,28 @@ impl<'w> Report<'w> {
     fn status(&mut self, message: &str, is_error: bool) -> io::Result<()> {
         if is_error {
             let lead = if self.last_double_space { "" } else { "\n" };
-            let text = format!("{lead}{message}\n\n");
             self.last_double_space = true;
-            self.out.flush()?;
-            let err = &mut *self.err;
-            let mut result = Ok(());
-            let mut write = || result = err.write_all(text.as_bytes()).and_then(|()| err.flush());
-            match &mut self.on_stderr {
-                Some(wrap) => wrap(&mut write),
-                None => write(),
-            }
-            result
+            self.write_stderr(&format!("{lead}{message}\n\n"))
         } else if self.verbose {
             self.last_double_space = false;
             writeln!(self.out, "{message}")
         } else {
             Ok(())
         }
+    }
+
+    /// Writes to stderr after flushing stdout (so a terminal shows them in order), around
+    /// the progress bar if there is one.
+    fn write_stderr(&mut self, text: &str) -> io::Result<()> {
+        self.out.flush()?;
+        let err = &mut *self.err;
+        let mut result = Ok(());
+        let mut write = || result = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+        match &mut self.on_stderr {
+            Some(wrap) => wrap(&mut write),
+            None => write(),
+        }
+        result
     }
 
     fn track_found(&mut self, start: UtcTime, end: UtcTime) {
@@ -524,17 +529,7 @@ impl<'w> Report<'w> {
                     self.json_line(&json!({"type": "error", "v": JSON_VERSION, "message": msg}))
                 } else {
                     // The AWS CLI's top-level handler: "\n<error>\n" on stderr.
-                    self.out.flush()?;
-                    let text = format!("\n{msg}\n");
-                    let err = &mut *self.err;
-                    let mut result = Ok(());
-                    let mut write =
-                        || result = err.write_all(text.as_bytes()).and_then(|()| err.flush());
-                    match &mut self.on_stderr {
-                        Some(wrap) => wrap(&mut write),
-                        None => write(),
-                    }
-                    result
+                    self.write_stderr(&format!("\n{msg}\n"))
                 }
             }
         }
