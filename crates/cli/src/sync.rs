@@ -275,7 +275,8 @@ async fn copy_one(
         return Ok(None);
     };
     let tmp = tmp_dir.join(format!(
-        "dl-{}-{}",
+        "{}dl-{}-{}",
+        sealtrail_store::localcopy::TMP_MARK,
         std::process::id(),
         counter.fetch_add(1, Ordering::Relaxed)
     ));

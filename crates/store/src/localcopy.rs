@@ -20,7 +20,9 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 const SYNC_DIR: &str = ".sealtrail-sync";
-const TMP_MARK: &str = ".sealtrail-tmp-";
+/// The name prefix of every temporary file a writer creates (never listed as an object, and
+/// removed by the next writer if a killed one left it).
+pub const TMP_MARK: &str = ".sealtrail-tmp-";
 
 /// Errors reading or writing a local copy.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,9 @@ pub enum CopyError {
         /// What is wrong.
         reason: String,
     },
+    /// Another writer (a running `sealtrail sync`) holds the copy.
+    #[error("`{0}` is being written by another sealtrail sync")]
+    Busy(PathBuf),
     /// The directory is a copy of another bucket or prefix.
     #[error("`{dir}` is a copy of s3://{existing}, not of s3://{requested}")]
     OtherSource {
@@ -342,17 +347,34 @@ pub struct LocalCopyWriter {
     copy: LocalCopy,
     dirty_dirs: std::sync::Mutex<std::collections::BTreeSet<PathBuf>>,
     counter: std::sync::atomic::AtomicU64,
+    /// Held (an exclusive file lock) while this writer lives: one writer per copy.
+    _lock: File,
 }
 
 impl LocalCopyWriter {
-    /// Creates (or reopens) a sync copy of `source` in `root`.
+    /// Creates (or reopens) a sync copy of `source` in `root`, taking an exclusive lock on
+    /// it and removing the temporary files a killed writer may have left.
     ///
     /// # Errors
     /// [`CopyError::OtherSource`] when `root` already holds a copy of something else;
-    /// [`CopyError::Io`] on I/O errors.
+    /// [`CopyError::Busy`] when another writer holds the copy; [`CopyError::Io`] on I/O
+    /// errors.
     pub fn create(root: &Path, source: &CopySource) -> Result<Self, CopyError> {
         let sync = root.join(SYNC_DIR);
         fs::create_dir_all(&sync).map_err(io_err(&sync))?;
+        let lock_path = sync.join("lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(CopyError::Busy(root.to_owned())),
+            Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
+        }
+        remove_temporaries(root)?;
         let source_path = sync.join("source.json");
         match fs::read(&source_path) {
             Ok(bytes) => {
@@ -383,6 +405,7 @@ impl LocalCopyWriter {
             copy: LocalCopy::open(root, "")?,
             dirty_dirs: std::sync::Mutex::new(std::collections::BTreeSet::new()),
             counter: std::sync::atomic::AtomicU64::new(0),
+            _lock: lock,
         })
     }
 
@@ -475,6 +498,27 @@ impl LocalCopyWriter {
         }
         Ok(())
     }
+}
+
+/// Removes the temporary files of writers that died (`kill -9`) before renaming them; only
+/// called under the copy's lock, so no live writer owns them.
+fn remove_temporaries(dir: &Path) -> Result<(), CopyError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io_err(dir))?;
+        let path = entry.path();
+        let ft = entry.file_type().map_err(io_err(&path))?;
+        if ft.is_dir() {
+            remove_temporaries(&path)?;
+        } else if entry.file_name().to_string_lossy().starts_with(TMP_MARK) {
+            fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+    }
+    Ok(())
 }
 
 fn tmp_path(target: &Path, n: u64) -> PathBuf {
@@ -629,5 +673,33 @@ mod tests {
         );
         assert_eq!(copy.object_path("other/AWSLogs/x"), None);
         assert_eq!(copy.object_path("pfx/../x"), None);
+    }
+}
+
+#[cfg(test)]
+mod writer_tests {
+    use super::*;
+
+    #[test]
+    fn one_writer_at_a_time_and_stale_temporaries_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = CopySource {
+            bucket: "b".into(),
+            prefix: String::new(),
+        };
+        std::fs::create_dir_all(dir.path().join("AWSLogs")).unwrap();
+        let stale = dir
+            .path()
+            .join("AWSLogs")
+            .join(format!("{TMP_MARK}123-4-x.json.gz"));
+        std::fs::write(&stale, b"half").unwrap();
+        let first = LocalCopyWriter::create(dir.path(), &src).unwrap();
+        assert!(!stale.exists(), "a killed writer's temporary is removed");
+        assert!(matches!(
+            LocalCopyWriter::create(dir.path(), &src),
+            Err(CopyError::Busy(_))
+        ));
+        drop(first);
+        assert!(LocalCopyWriter::create(dir.path(), &src).is_ok());
     }
 }
