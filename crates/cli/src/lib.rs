@@ -7,6 +7,7 @@
 
 pub mod exit;
 pub mod policy_cmd;
+pub mod serve;
 pub mod sync;
 pub mod validate;
 
@@ -34,6 +35,9 @@ pub enum Command {
     /// Evaluate and lint IAM policies (key, bucket and identity policies).
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Run the server: KMS (AWS JSON 1.1, SigV4) on one port, with an embedded default
+    /// (data directory, root key, admin credentials) when started without configuration.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs one parsed command line and returns the process exit code.
@@ -43,5 +47,6 @@ pub fn run(cli: Cli) -> u8 {
         Command::ValidateLogs(args) => validate::run(*args).code(),
         Command::Sync(args) => sync::run(args).code(),
         Command::Policy(cmd) => policy_cmd::run(cmd).code(),
+        Command::Serve(args) => serve::run(args).code(),
     }
 }

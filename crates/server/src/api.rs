@@ -91,4 +91,10 @@ pub trait JsonApi: Send + Sync + 'static {
     ) -> Result<Vec<u8>, ApiFailure>;
     /// Every error code this API can emit (tests check them against the botocore model).
     fn error_codes(&self) -> &'static [&'static str];
+    /// The code the edge answers with, status 500, when it fails while serving a call for
+    /// this API (the call panicked, ...): the service's internal fault, e.g.
+    /// `KMSInternalException`. AWS's common `InternalFailure` by default.
+    fn fault_code(&self) -> &'static str {
+        "InternalFailure"
+    }
 }
