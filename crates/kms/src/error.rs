@@ -11,7 +11,6 @@ use crate::validate::ValidationErrors;
 
 /// A failed KMS operation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum KmsError {
     /// `NotFoundException`: a key id or ARN that names no key (`Key '<arn>' does not exist`).
     #[error("Key '{0}' does not exist")]

@@ -7,6 +7,7 @@
 //!
 //! It does not talk to S3 (the callers do), and it has no opinion on what the objects mean.
 
+pub mod kms_sqlite;
 pub mod localcopy;
 
 pub use localcopy::{CopyError, CopySource, LocalCopy, LocalCopyWriter, ObjectInfo};
