@@ -651,8 +651,11 @@ fn remove_dot_segments(path: &str) -> Cow<'_, str> {
     }
 }
 
-/// The canonical query: each name and value percent-decoded then encoded (RFC 3986
-/// unreserved characters kept), pairs sorted by name then value, `name=value` joined by `&`.
+/// The canonical query: each name and value as sent, with every byte that is neither an RFC
+/// 3986 unreserved character nor part of a `%XX` escape percent-encoded (so a query that a
+/// client encoded, as every SDK does, is kept byte for byte, as botocore signs it, and raw
+/// UTF-8 is encoded, as AWS's test suite expects); pairs sorted by name then value,
+/// `name=value` joined by `&`, `name=` for a name without a value.
 fn canonical_query_into(out: &mut String, query: &str) {
     if query.is_empty() {
         return;
@@ -661,11 +664,7 @@ fn canonical_query_into(out: &mut String, query: &str) {
         .split('&')
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let mut n = String::with_capacity(name.len());
-            encode_into(&mut n, &percent_decode(name), false);
-            let mut v = String::with_capacity(value.len());
-            encode_into(&mut v, &percent_decode(value), false);
-            (n, v)
+            (encode_keeping_escapes(name), encode_keeping_escapes(value))
         })
         .collect();
     pairs.sort_unstable();
@@ -677,6 +676,26 @@ fn canonical_query_into(out: &mut String, query: &str) {
         out.push('=');
         out.push_str(value);
     }
+}
+
+/// Percent-encodes the bytes of `s` that need it, keeping existing `%XX` escapes.
+fn encode_keeping_escapes(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let escape = b == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        if escape {
+            out.push_str(s.get(i..i + 3).unwrap_or_default());
+            i += 3;
+        } else {
+            encode_into(&mut out, std::slice::from_ref(&b), false);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Percent-encodes every byte but the RFC 3986 unreserved characters (and `/` if
@@ -691,44 +710,11 @@ fn encode_into(out: &mut String, bytes: &[u8], keep_slash: bool) {
             out.push(char::from(b));
         } else {
             out.push('%');
-            let hex = |nibble: u8| char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
+            let hex =
+                |nibble: u8| char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'));
             out.push(hex(b >> 4));
             out.push(hex(b & 0x0f));
         }
-    }
-}
-
-/// Decodes `%XX` sequences; anything else (including a malformed `%`) is kept as is.
-fn percent_decode(s: &str) -> Cow<'_, [u8]> {
-    if !s.contains('%') {
-        return Cow::Borrowed(s.as_bytes());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).and_then(|c| hex_value(*c)),
-                bytes.get(i + 2).and_then(|c| hex_value(*c)),
-            )
-        {
-            out.push((h << 4) | l);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
     }
 }
 
@@ -926,7 +912,7 @@ mod tests {
         assert_eq!(enc("/../.."), "/");
         assert_eq!(enc("/a%20b"), "/a%2520b");
         let mut q = String::new();
-        canonical_query_into(&mut q, "b=2&a=1&a=0&c&d=%7e+");
-        assert_eq!(q, "a=0&a=1&b=2&c=&d=~%2B");
+        canonical_query_into(&mut q, "b=2&a=1&a=0&c&d=%7e+&\u{1234}=%zz");
+        assert_eq!(q, "%E1%88%B4=%25zz&a=0&a=1&b=2&c=&d=%7e%2B");
     }
 }
