@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sealtrail_model::{Clock, SystemClock};
+use sealtrail_model::{Clock, SystemClock, UtcTime};
 
 use crate::api::JsonApi;
 use crate::config::{self, Config, TlsFiles};
 use crate::datadir::{DataDir, PROFILE};
 use crate::error::ServerError;
+use crate::kms_api::{self, KmsApi};
 use crate::logging::{self, LogFormat};
 use crate::server::{Server, Settings};
 use crate::tls;
@@ -148,7 +149,7 @@ pub async fn prepare(
         None => None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut apis = shipped_apis(&config, &data_dir, &clock)?;
+    let mut apis = shipped_apis(&config, &data_dir)?;
     apis.extend(
         extra_apis
             .into_iter()
@@ -184,16 +185,40 @@ pub async fn prepare(
 /// An API with its periodic hook.
 struct Mounted {
     api: Arc<dyn JsonApi>,
-    tick: Option<Box<dyn Fn(sealtrail_model::UtcTime) + Send + Sync>>,
+    tick: Option<Box<dyn Fn(UtcTime) + Send + Sync>>,
 }
 
-/// The APIs `sealtrail serve` ships, opened over the data directory.
-fn shipped_apis(
-    _config: &Config,
-    _data_dir: &DataDir,
-    _clock: &Arc<dyn Clock>,
-) -> Result<Vec<Mounted>, ServerError> {
-    Ok(Vec::new())
+/// The APIs `sealtrail serve` ships, opened over the data directory: the KMS (its SQLite
+/// store in the data directory, key material wrapped under the root key, the system RNG),
+/// whose clock (scheduled deletions, automatic rotations) advances on every tick.
+fn shipped_apis(config: &Config, data_dir: &DataDir) -> Result<Vec<Mounted>, ServerError> {
+    let kms = kms_api::open_kms(
+        config.region.clone(),
+        &data_dir.kms_database(),
+        data_dir.root_key().expose(),
+    )
+    .map_err(|e| ServerError::Api {
+        api: "kms",
+        message: e.to_string(),
+    })?;
+    let ticking = kms.clone();
+    let tick = move |now: UtcTime| match ticking.tick(now) {
+        Ok(report) => {
+            for key in &report.deleted {
+                tracing::info!(target: "sealtrail::kms", key_id = %key, "scheduled deletion done: key material destroyed");
+            }
+            for key in &report.rotated {
+                tracing::info!(target: "sealtrail::kms", key_id = %key, "automatic rotation");
+            }
+        }
+        Err(e) => {
+            tracing::error!(target: "sealtrail::kms", error = %e, "KMS tick failed; retried on the next tick")
+        }
+    };
+    Ok(vec![Mounted {
+        api: Arc::new(KmsApi::new(kms)),
+        tick: Some(Box::new(tick)),
+    }])
 }
 
 /// Writes `port` and a newline to `path` atomically (temporary file, then rename).
