@@ -103,6 +103,12 @@ pub fn parse<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, K
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
+    // serde would also read a struct from a JSON array; the protocol wants an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(KmsApiError::Serialization(
+            "the request body must be a JSON object".to_owned(),
+        ));
+    }
     serde_json::from_slice(body).map_err(|e| KmsApiError::Serialization(e.to_string()))
 }
 
