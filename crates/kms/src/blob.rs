@@ -91,6 +91,50 @@ pub fn parse(blob: &[u8]) -> Result<Blob<'_>, KmsError> {
     })
 }
 
+/// Seals `plaintext` into a version-1 blob under raw AES-256 `material`, with the given
+/// nonce. The service draws the nonce at random and keeps the material inside a cipher
+/// context; this form exists for test vectors (`testdata/kms/blob-v1.json`) and for tools
+/// that check the format.
+///
+/// # Errors
+/// [`KmsError::Internal`] when `material` is not 32 bytes.
+pub fn seal_with(
+    material: &[u8],
+    key_id: &KeyId,
+    material_version: u32,
+    nonce: [u8; 12],
+    plaintext: &[u8],
+    context: &crate::EncryptionContext,
+) -> Result<Vec<u8>, KmsError> {
+    let m = crate::crypto::Material::new(material_version, String::new(), material)?;
+    m.seal(key_id, plaintext, &context.aad(), &mut FixedNonce(nonce))
+}
+
+/// Opens a blob under raw `material` (the counterpart of [`seal_with`]).
+///
+/// # Errors
+/// [`KmsError::InvalidCiphertext`] when the blob is malformed, was sealed under other
+/// material or another context; [`KmsError::Internal`] when `material` is not 32 bytes.
+pub fn open_with(
+    material: &[u8],
+    blob: &[u8],
+    context: &crate::EncryptionContext,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, KmsError> {
+    let b = parse(blob)?;
+    let m = crate::crypto::Material::new(b.material_version, String::new(), material)?;
+    m.open(&b, &context.aad())
+}
+
+struct FixedNonce([u8; 12]);
+
+impl sealtrail_model::Rng for FixedNonce {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for (d, s) in buf.iter_mut().zip(self.0.iter().cycle()) {
+            *d = *s;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1670,3 +1670,72 @@ fn the_store_never_sees_plaintext_material_and_restarts_keep_everything() {
     );
     assert_eq!(wrong.unwrap_err().aws_code(), "KMSInternalException");
 }
+
+#[test]
+fn concurrent_requests_and_mutations() {
+    let f = Fixture::new();
+    let k = f.create();
+    let kms = &f.kms;
+    std::thread::scope(|s| {
+        for t in 0..4u8 {
+            let k = &k;
+            let f = &f;
+            s.spawn(move || {
+                for i in 0..200u32 {
+                    let call = f.call(T0);
+                    let pt = [t, (i % 256) as u8, (i / 256) as u8];
+                    let c = ctx(&[("thread", &t.to_string())]);
+                    let e = encrypt(kms, &call, &k.key_id, &pt, c.clone()).unwrap();
+                    assert_eq!(decrypt(kms, &call, &e.ciphertext_blob, c).unwrap(), pt);
+                }
+            });
+        }
+        let f2 = &f;
+        s.spawn(move || {
+            for _ in 0..20 {
+                let n = f2.create();
+                kms.tag_resource(
+                    &f2.call(T0),
+                    TagResourceRequest {
+                        key_id: Some(n.key_id),
+                        tags: Some(vec![Tag {
+                            key: Some("t".into()),
+                            value: Some("v".into()),
+                        }]),
+                    },
+                )
+                .unwrap();
+            }
+        });
+        let (f3, k3) = (&f, &k);
+        s.spawn(move || {
+            for _ in 0..20 {
+                kms.rotate_key_on_demand(&f3.call(T0), key_req(&k3.key_id))
+                    .unwrap();
+                kms.tick(at(T0)).unwrap();
+            }
+        });
+    });
+    let keys = kms
+        .list_keys(
+            &f.call(T0),
+            ListKeysRequest {
+                page: PageRequest {
+                    limit: Some(1000),
+                    marker: None,
+                },
+            },
+        )
+        .unwrap();
+    assert_eq!(keys.items.len(), 21);
+    let rotations = kms
+        .list_key_rotations(
+            &f.call(T0),
+            ListKeyRotationsRequest {
+                key_id: Some(k.key_id.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(rotations.items.len(), 20);
+}

@@ -5,15 +5,15 @@
 //! How the server wires it up:
 //!
 //! ```no_run
-//! # fn demo(data_dir: &std::path::Path, root_key: &[u8]) -> Result<(), sealtrail_kms::KmsError> {
+//! # fn demo(data_dir: &std::path::Path, root_key: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
+//! use sealtrail_model::{Region, UtcTime};
 //! use sealtrail_server::kms_api::{KmsApi, open_kms};
-//! let region = sealtrail_model::Region::parse("us-east-1").map_err(sealtrail_kms::KmsError::Internal)?;
 //! // The KMS over the SQLite store in the data directory, material wrapped under the root key.
-//! let kms = open_kms(region, &data_dir.join("kms.sqlite3"), root_key)?;
+//! let kms = open_kms(Region::parse("us-east-1")?, &data_dir.join("kms.sqlite3"), root_key)?;
 //! let api = KmsApi::new(Arc::clone(&kms)); // register it as a JsonApi
 //! // Every few seconds, on a blocking thread: purge keys past their deletion date, rotate.
-//! let report = kms.tick(sealtrail_model::UtcTime::from_epoch_seconds(1_767_225_600).map_err(|e| sealtrail_kms::KmsError::Internal(e.to_string()))?)?;
+//! let report = kms.tick(UtcTime::from_epoch_seconds(1_767_225_600)?)?;
 //! # let _ = (api, report); Ok(()) }
 //! ```
 //!
