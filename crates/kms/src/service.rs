@@ -215,6 +215,9 @@ fn parse_policy(text: &str) -> Result<Policy, KmsError> {
         ParseErrorKind::Principal { .. } => KmsError::MalformedPolicy(
             "Policy contains a statement with one or more invalid principals.".to_owned(),
         ),
+        ParseErrorKind::OverlyPermissiveCondition(_) => KmsError::MalformedPolicy(
+            "OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues.".to_owned(),
+        ),
         _ => KmsError::MalformedPolicy(format!("The policy is not valid: {e}")),
     })
 }

@@ -1526,6 +1526,24 @@ fn the_lockout_safety_check() {
         e.to_string(),
         "Policy contains a statement with one or more invalid principals."
     );
+    let for_all = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{ACCOUNT}"}},"Action":"kms:*","Resource":"*","Condition":{{"ForAllValues:StringEquals":{{"kms:EncryptionContext:dept":"IT"}}}}}}]}}"#
+    );
+    let e = f
+        .kms
+        .create_key(
+            &f.call(T0),
+            CreateKeyRequest {
+                policy: Some(for_all),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues"),
+        "{e}"
+    );
     let e = f
         .kms
         .create_key(
