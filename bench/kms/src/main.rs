@@ -1,0 +1,3 @@
+//! KMS load generator (placeholder while it is written).
+
+fn main() {}
