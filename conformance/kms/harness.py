@@ -54,10 +54,13 @@ class Procs:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._procs: list[subprocess.Popen] = []
+        self._closing = False
 
     def start(self, argv: list[str], **kw) -> subprocess.Popen:
-        p = subprocess.Popen(argv, start_new_session=True, **kw)
         with self._lock:
+            if self._closing:
+                raise RuntimeError("the run is stopping: no new process")
+            p = subprocess.Popen(argv, start_new_session=True, **kw)
             self._procs.append(p)
         return p
 
@@ -87,7 +90,10 @@ class Procs:
                 self._procs.remove(p)
 
     def stop_all(self) -> None:
+        """Stops every process started, and refuses to start more (scenario threads still
+        running after an interrupt must not start servers nobody stops)."""
         with self._lock:
+            self._closing = True
             procs = list(self._procs)
         for p in reversed(procs):
             self.stop(p)

@@ -347,10 +347,17 @@ def main() -> int:
     ledger = read_ledger(Path(a.ledger))
 
     procs = Procs()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def on_sigterm(*_: object) -> None:
+        # Once: a second SIGTERM must not interrupt the cleanup.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     started = time.monotonic()
     runs: list[Run] = []
     run_id = uuid.uuid4().hex[:8]
+    pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
     try:
         ctx = Context(a, procs, work)
         live: dict[str, Target] = {}
@@ -361,18 +368,23 @@ def main() -> int:
         for t in targets:
             print(f"{t}: {live[t].url}", flush=True)
         jobs = [(s, live[t]) for s in scenarios for t in targets if t in s.targets]
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs) * len(targets)) as pool:
-            futures = {pool.submit(run_one, s, t, ctx, run_id): (s, t) for s, t in jobs}
-            for f in concurrent.futures.as_completed(futures):
-                r = f.result()
-                runs.append(r)
-                bad = sum(st.verdict != "PASS" for st in r.steps) + bool(r.error)
-                print(f"  {r.target:<9} {r.scenario.name:<24} {len(r.steps):3d} steps, {bad} not as AWS, {r.seconds:5.1f}s" + ("  (aborted)" if r.error else ""), flush=True)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs) * len(targets))
+        futures = {pool.submit(run_one, s, t, ctx, run_id): (s, t) for s, t in jobs}
+        for f in concurrent.futures.as_completed(futures):
+            r = f.result()
+            runs.append(r)
+            bad = sum(st.verdict != "PASS" for st in r.steps) + bool(r.error)
+            print(f"  {r.target:<9} {r.scenario.name:<24} {len(r.steps):3d} steps, {bad} not as AWS, {r.seconds:5.1f}s" + ("  (aborted)" if r.error else ""), flush=True)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("interrupted: stopping the servers", file=sys.stderr)
         return 130
     finally:
+        # Servers first (so that scenarios still running fail fast), then the threads.
         procs.stop_all()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     runs.sort(key=lambda r: ([s.name for s in SCENARIOS].index(r.scenario.name), targets.index(r.target)))
     if a.verbose:
