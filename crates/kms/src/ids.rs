@@ -87,14 +87,21 @@ impl fmt::Debug for KeyId {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AliasName(String);
 
+/// AWS's text when an alias name lacks its `alias/` prefix.
+const ALIAS_PREFIX_MESSAGE: &str = "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html";
+
 impl AliasName {
     /// Checks a name given to `CreateAlias` (the pattern and length are checked before, as
     /// `ValidationException`s).
     ///
     /// # Errors
-    /// [`KmsError::InvalidAliasName`] when the name does not start with `alias/`, has nothing
-    /// after it, contains `:`, or starts with the reserved `alias/aws/`.
+    /// [`KmsError::InvalidRequest`] (`ValidationException`, as AWS answers) when the name does
+    /// not start with `alias/`; [`KmsError::InvalidAliasName`] when nothing follows it, it
+    /// contains `:`, or it starts with the reserved `alias/aws/`.
     pub fn parse_new(s: &str) -> Result<Self, KmsError> {
+        if !s.starts_with("alias/") {
+            return Err(KmsError::InvalidRequest(ALIAS_PREFIX_MESSAGE.to_owned()));
+        }
         let name = Self::parse_existing(s)?;
         if s.contains(':') {
             return Err(KmsError::InvalidAliasName(format!(
@@ -118,7 +125,7 @@ impl AliasName {
         match s.strip_prefix("alias/") {
             Some(rest) if !rest.is_empty() => Ok(Self(s.to_owned())),
             _ => Err(KmsError::InvalidAliasName(format!(
-                "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html (alias name `{s}`)"
+                "{ALIAS_PREFIX_MESSAGE} (alias name `{s}`)"
             ))),
         }
     }
@@ -280,7 +287,7 @@ mod tests {
     fn alias_names() {
         assert!(AliasName::parse_new("alias/my-key").is_ok());
         assert!(AliasName::parse_new("alias/a/b_c").is_ok());
-        for bad in ["my-key", "alias/", "alias/aws/s3", "alias/a:b", "Alias/x"] {
+        for bad in ["alias/", "alias/aws/s3", "alias/a:b"] {
             assert!(
                 matches!(
                     AliasName::parse_new(bad),
@@ -290,6 +297,16 @@ mod tests {
             );
         }
         assert!(AliasName::parse_existing("alias/aws/s3").is_ok());
+        // Without the prefix, AWS answers ValidationException with exactly this text.
+        for bad in ["my-key", "Alias/x"] {
+            match AliasName::parse_new(bad) {
+                Err(KmsError::InvalidRequest(m)) => assert_eq!(
+                    m,
+                    "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
+                ),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -966,6 +966,11 @@ impl Kms {
     ) -> Result<ScheduleKeyDeletionResponse, KmsError> {
         let mut c = Checker::new();
         Self::key_id_checked(&mut c, req.key_id.as_ref());
+        // The model allows 1 to 365 (its bounds are what the front end reports); the service
+        // then takes only 7 to 30.
+        c.range("pendingWindowInDays", req.pending_window_in_days, 1, 365);
+        c.finish()?;
+        let mut c = Checker::new();
         c.range("pendingWindowInDays", req.pending_window_in_days, 7, 30);
         c.finish()?;
         let days = req.pending_window_in_days.unwrap_or(30);

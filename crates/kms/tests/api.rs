@@ -295,6 +295,25 @@ fn validation_messages_are_awss() {
         r.unwrap_err().to_string(),
         "1 validation error detected: Value '6' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value greater than or equal to 7"
     );
+    // Outside the model's 1..365, the front end's message names the model's bounds.
+    for (days, bound) in [
+        (0, "greater than or equal to 1"),
+        (366, "less than or equal to 365"),
+    ] {
+        let r = f.kms.schedule_key_deletion(
+            &call,
+            ScheduleKeyDeletionRequest {
+                key_id: Some(k.key_id.clone()),
+                pending_window_in_days: Some(days),
+            },
+        );
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            format!(
+                "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value {bound}"
+            )
+        );
+    }
     let r = f.kms.enable_key_rotation(
         &call,
         EnableKeyRotationRequest {
@@ -827,7 +846,7 @@ fn aliases_lifecycle() {
     assert_eq!(e.aws_code(), "AlreadyExistsException");
     for (bad, code) in [
         ("alias/aws/s3", "InvalidAliasNameException"),
-        ("noprefix", "InvalidAliasNameException"),
+        ("noprefix", "ValidationException"),
     ] {
         assert_eq!(
             f.kms
