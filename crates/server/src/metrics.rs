@@ -29,7 +29,9 @@ pub const MAX_SERIES: usize = 512;
 #[derive(Debug, Default)]
 struct Series {
     by_status: RwLock<HashMap<u16, Arc<AtomicU64>>>,
-    buckets: [AtomicU64; BUCKETS.len()],
+    /// Per-bucket counts (not cumulative: one increment per request); the exposition sums
+    /// them. The last slot counts observations above every bound.
+    buckets: [AtomicU64; BUCKETS.len() + 1],
     count: AtomicU64,
     sum_nanos: AtomicU64,
 }
@@ -37,7 +39,8 @@ struct Series {
 /// The server's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    series: RwLock<HashMap<(String, String), Arc<Series>>>,
+    /// By API, then operation: looked up with `&str`, without allocating.
+    series: RwLock<HashMap<String, HashMap<String, Arc<Series>>>>,
     in_flight: AtomicI64,
 }
 
@@ -83,10 +86,12 @@ impl Metrics {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let secs = elapsed.as_secs_f64();
-        for (bound, bucket) in BUCKETS.iter().zip(&series.buckets) {
-            if secs <= *bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
+        let slot = BUCKETS
+            .iter()
+            .position(|bound| secs <= *bound)
+            .unwrap_or(BUCKETS.len());
+        if let Some(bucket) = series.buckets.get(slot) {
+            bucket.fetch_add(1, Ordering::Relaxed);
         }
         series.count.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
@@ -95,21 +100,21 @@ impl Metrics {
 
     fn series(&self, api: &str, operation: &str) -> Arc<Series> {
         if let Ok(map) = self.series.read()
-            && let Some(s) = map.get(&(api.to_owned(), operation.to_owned()))
+            && let Some(s) = map.get(api).and_then(|ops| ops.get(operation))
         {
             return s.clone();
         }
         let Ok(mut map) = self.series.write() else {
             return Arc::default();
         };
-        let key = if map.len() >= MAX_SERIES
-            && !map.contains_key(&(api.to_owned(), operation.to_owned()))
-        {
-            (api.to_owned(), "other".to_owned())
+        let total: usize = map.values().map(HashMap::len).sum();
+        let ops = map.entry(api.to_owned()).or_default();
+        let operation = if total >= MAX_SERIES && !ops.contains_key(operation) {
+            "other"
         } else {
-            (api.to_owned(), operation.to_owned())
+            operation
         };
-        map.entry(key).or_default().clone()
+        ops.entry(operation.to_owned()).or_default().clone()
     }
 
     /// The text exposition.
@@ -118,11 +123,20 @@ impl Metrics {
         let mut snapshot: Vec<((String, String), Arc<Series>)> = self
             .series
             .read()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|m| {
+                m.iter()
+                    .flat_map(|(api, ops)| {
+                        ops.iter()
+                            .map(|(op, s)| ((api.clone(), op.clone()), s.clone()))
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         snapshot.sort_by(|a, b| a.0.cmp(&b.0));
         let mut out = String::with_capacity(1024 + snapshot.len() * 1024);
-        out.push_str("# HELP sealtrail_requests_total Requests answered, by API, operation and HTTP status.\n");
+        out.push_str(
+            "# HELP sealtrail_requests_total Requests answered, by API, operation and HTTP status.\n",
+        );
         out.push_str("# TYPE sealtrail_requests_total counter\n");
         for ((api, op), series) in &snapshot {
             let mut statuses: Vec<(u16, u64)> = series
@@ -148,11 +162,12 @@ impl Metrics {
         out.push_str("# TYPE sealtrail_request_duration_seconds histogram\n");
         for ((api, op), series) in &snapshot {
             let labels = format!("api=\"{}\",operation=\"{}\"", escape(api), escape(op));
+            let mut cumulative = 0u64;
             for (bound, bucket) in BUCKETS.iter().zip(&series.buckets) {
+                cumulative = cumulative.saturating_add(bucket.load(Ordering::Relaxed));
                 let _ = writeln!(
                     out,
-                    "sealtrail_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
-                    bucket.load(Ordering::Relaxed)
+                    "sealtrail_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
                 );
             }
             let count = series.count.load(Ordering::Relaxed);

@@ -94,6 +94,11 @@ impl JsonApi for EchoApi {
     fn fault_code(&self) -> &'static str {
         "EchoInternalException"
     }
+
+    /// Only `Sleep` waits; everything else runs directly on the async worker.
+    fn may_block(&self, operation: &str) -> bool {
+        operation == "Sleep"
+    }
 }
 
 /// A running in-process server.
