@@ -50,10 +50,10 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def load(a: argparse.Namespace, t: Target, who: str, op: str) -> dict:
+def load(a: argparse.Namespace, t: Target, who: str, op: str, concurrency: int) -> dict:
     p = t.principals[who]
     argv = [a.loadgen, "--endpoint", t.url, "--access-key", p.access_key, "--secret", p.secret, "--op", op,
-            "--concurrency", str(a.concurrency), "--duration", str(a.duration), "--warmup", str(a.warmup), "--threads", str(a.threads), "--json"]
+            "--concurrency", str(concurrency), "--duration", str(a.duration), "--warmup", str(a.warmup), "--threads", str(a.threads), "--json"]
     server_pid = t.proc.pid
     s0, c0, w0 = cpu_seconds(server_pid), children_cpu(), time.monotonic()
     r = subprocess.run(argv, capture_output=True, text=True, timeout=a.duration + a.warmup + 120)
@@ -70,7 +70,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sealtrail", required=True, help="the sealtrail binary (release build)")
     p.add_argument("--loadgen", required=True, help="the sealtrail-bench-kms binary (release build)")
-    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--concurrency", default="16", help="clients (a comma-separated list runs each)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--threads", type=int, default=1, help="load generator runtime threads")
@@ -78,6 +78,7 @@ def main() -> int:
     p.add_argument("--out", help="write every run's figures here (JSON)")
     a = p.parse_args()
     ops = [o for o in a.ops.split(",") if o]
+    levels = [int(c) for c in a.concurrency.split(",") if c]
     os.environ.setdefault("SEALTRAIL_LOG", "info")  # the server's default level, not the test suite's `warn`
     venv = Path(sys.executable).parent
     procs = Procs()
@@ -90,24 +91,27 @@ def main() -> int:
             print(f"sealtrail {st.url} (pid {st.proc.pid}), moto_server {moto.url} (pid {moto.proc.pid}); "
                   f"{os.cpu_count()} CPUs, load average {load1:.2f} before the runs", flush=True)
             print(f"concurrency {a.concurrency}, {a.duration:g} s measured after {a.warmup:g} s of warm-up, load generator on {a.threads} thread(s)", flush=True)
-            for op in ops:
-                for t, who in ((st, "alice"), (moto, "admin")):
-                    r = load(a, t, who, op)
-                    results.append(r)
-                    print(f"  {t.name:<9} {op:<18} {r['requests_per_s']:>10.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
-                          f"errors {r['errors']}  CPU: server {r['server_cores']:.2f} cores, load generator {r['client_cores']:.2f} cores", flush=True)
+            for c in levels:
+                for op in ops:
+                    for t, who in ((st, "alice"), (moto, "admin")):
+                        r = load(a, t, who, op, c)
+                        results.append(r)
+                        print(f"  c={c:<3} {t.name:<9} {op:<18} {r['requests_per_s']:>10.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                              f"errors {r['errors']}  CPU: server {r['server_cores']:.2f} cores, load generator {r['client_cores']:.2f} cores", flush=True)
+            print(f"load average {os.getloadavg()[0]:.2f} after the runs")
     finally:
         procs.stop_all()
 
     print()
-    print(f"| operation | sealtrail req/s | p50 ms | p99 ms | moto req/s | p50 ms | p99 ms | ratio | CPU sealtrail + load gen (cores) | CPU moto + load gen (cores) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for op in ops:
-        s = next(r for r in results if r["target"] == "sealtrail" and r["op"] == op)
-        m = next(r for r in results if r["target"] == "moto" and r["op"] == op)
-        ratio = s["requests_per_s"] / m["requests_per_s"] if m["requests_per_s"] else float("inf")
-        print(f"| {op} | {s['requests_per_s']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {m['requests_per_s']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | "
-              f"**{ratio:.1f}x** | {s['server_cores']:.2f} + {s['client_cores']:.2f} | {m['server_cores']:.2f} + {m['client_cores']:.2f} |")
+    print("| clients | operation | sealtrail req/s | p50 ms | p99 ms | moto req/s | p50 ms | p99 ms | ratio | CPU cores: sealtrail + load gen | CPU cores: moto + load gen |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for c in levels:
+        for op in ops:
+            s = next(r for r in results if r["target"] == "sealtrail" and r["op"] == op and r["concurrency"] == c)
+            m = next(r for r in results if r["target"] == "moto" and r["op"] == op and r["concurrency"] == c)
+            ratio = s["requests_per_s"] / m["requests_per_s"] if m["requests_per_s"] else float("inf")
+            print(f"| {c} | {op} | {s['requests_per_s']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {m['requests_per_s']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | "
+                  f"**{ratio:.1f}x** | {s['server_cores']:.2f} + {s['client_cores']:.2f} | {m['server_cores']:.2f} + {m['client_cores']:.2f} |")
     if a.out:
         Path(a.out).write_text(json.dumps(results, indent=1) + "\n")
     bad = [r for r in results if r["errors"]]
