@@ -394,6 +394,7 @@ class Outcome:
     code: str = ""
     message: str = ""
     status: int = 0
+    request_id: str = ""  # x-amzn-RequestId, as botocore parsed it
 
     def __getitem__(self, k: str) -> Any:
         if not self.ok:
@@ -484,6 +485,8 @@ class K:
         self._keys = 0
         self._aliases = 0
         self.ctx: Any = None  # run.Context, set by the runner
+        self.calls = 0
+        self.without_request_id: list[str] = []  # steps whose answer had no x-amzn-RequestId
         self.name(run_id, "<run>")
 
     @property
@@ -528,10 +531,15 @@ class K:
         c = self.client(who, validate)
         try:
             resp = getattr(c, op)(**params)
-            out = Outcome(True, resp, status=resp.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            meta = resp.get("ResponseMetadata", {})
+            out = Outcome(True, resp, status=meta.get("HTTPStatusCode", 0), request_id=meta.get("RequestId", ""))
         except ClientError as e:
             error = e.response.get("Error", {})
-            out = Outcome(False, {}, error.get("Code", ""), error.get("Message", ""), e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            meta = e.response.get("ResponseMetadata", {})
+            out = Outcome(False, {}, error.get("Code", ""), error.get("Message", ""), meta.get("HTTPStatusCode", 0), meta.get("RequestId", ""))
+        self.calls += 1
+        if not out.request_id:
+            self.without_request_id.append(step)
         self.check(step, out, expect, observe, compare)
         if required and not out.ok:
             raise StepAbort(f"{step}: {op} failed ({out.code}: {out.message}); the scenario cannot go on")

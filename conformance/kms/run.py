@@ -206,6 +206,9 @@ def run_one(s: Scenario, target: Target, ctx: Context, run_id: str) -> Run:
         error = f"aborted: {e}"
     except Exception:  # noqa: BLE001 - reported as a failure of the scenario
         error = "harness error:\n" + traceback.format_exc()
+    if k.calls:
+        # Every answer, success or error, carries x-amzn-RequestId (botocore's RequestId).
+        k.fact("request-ids", not k.without_request_id, f"answers without x-amzn-RequestId: {k.without_request_id}", {"every answer": not k.without_request_id})
     return Run(s, target.name, k.steps, error, time.monotonic() - started)
 
 

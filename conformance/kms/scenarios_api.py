@@ -321,6 +321,10 @@ def crypto(k: K) -> None:
     k.call("decrypt-context-value", "decrypt", CiphertextBlob=blob, EncryptionContext={**ctx, "purpose": "other"}, expect=ic)
     k.call("decrypt-context-case", "decrypt", CiphertextBlob=blob, EncryptionContext={**ctx, "purpose": "TEST"}, expect=ic)
     k.call("decrypt-unexpected-context", "decrypt", CiphertextBlob=e0["CiphertextBlob"], EncryptionContext={"purpose": "test"}, expect=ic)
+    utf8 = {"clé": "valeur ✓", "ключ": "значение", "emoji": "🔑"}
+    e2 = k.call("encrypt-utf8-context", "encrypt", KeyId=k1, Plaintext=b"utf-8", EncryptionContext=utf8, expect=ok(encrypted_by(k, k1)), required=True)
+    k.call("decrypt-utf8-context", "decrypt", CiphertextBlob=e2["CiphertextBlob"], EncryptionContext=utf8, expect=ok(decrypts_to(k, k1, b"utf-8")))
+    k.call("decrypt-utf8-context-other-value", "decrypt", CiphertextBlob=e2["CiphertextBlob"], EncryptionContext={**utf8, "emoji": "🔒"}, expect=ic)
     mid = len(blob) // 2
     k.call("decrypt-flipped-byte", "decrypt", CiphertextBlob=blob[:mid] + bytes([blob[mid] ^ 1]) + blob[mid + 1:], EncryptionContext=ctx, expect=ic)
     k.call("decrypt-flipped-last", "decrypt", CiphertextBlob=blob[:-1] + bytes([blob[-1] ^ 0x80]), EncryptionContext=ctx, expect=ic)
@@ -360,6 +364,7 @@ def data_keys(k: K) -> None:
                 k.call("decrypt-without-context", "decrypt", CiphertextBlob=out["CiphertextBlob"], expect=err("InvalidCiphertextException", ""))
     k.call("generate-no-context", "generate_data_key", KeyId=kid, KeySpec="AES_256", expect=ok(data_key(32)))
     k.call("generate-both-specs", "generate_data_key", KeyId=kid, KeySpec="AES_256", NumberOfBytes=32, expect=err("ValidationException"))
+    k.call("generate-no-spec", "generate_data_key", KeyId=kid, expect=err("ValidationException"))
     k.call("generate-bytes-0", "generate_data_key", validate=False, KeyId=kid, NumberOfBytes=0,
            expect=err("ValidationException", validation("0", "numberOfBytes", "Member must have value greater than or equal to 1")))
     k.call("generate-bytes-1025", "generate_data_key", validate=False, KeyId=kid, NumberOfBytes=1025,
@@ -427,6 +432,9 @@ def key_states(k: K) -> None:
     k.call("re-encrypt-disabled", "re_encrypt", CiphertextBlob=blob, DestinationKeyId=kid, expect=disabled)
     k.call("enable-rotation-disabled", "enable_key_rotation", KeyId=kid, expect=disabled)
     k.call("policy-while-disabled", "get_key_policy", KeyId=kid, PolicyName="default", expect=ok(), observe=lambda r: "<policy>")
+    alias = k.new_alias()
+    k.call("alias-to-disabled", "create_alias", AliasName=alias, TargetKeyId=kid, expect=ok())
+    k.call("encrypt-alias-of-disabled", "encrypt", KeyId=alias, Plaintext=b"x", expect=disabled)
     k.call("enable", "enable_key", KeyId=kid, expect=ok())
     k.call("decrypt-enabled-again", "decrypt", CiphertextBlob=blob, expect=ok(decrypts_to(k, kid, b"state")))
 
