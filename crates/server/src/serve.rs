@@ -5,6 +5,7 @@
 //! and tools embed: it returns a bound [`Server`] to run with any shutdown future.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -271,11 +272,21 @@ pub fn run(options: &ServeOptions) -> Result<(), ServerError> {
         .map_err(ServerError::Runtime)?;
     runtime.block_on(async {
         let prepared = prepare(options, Vec::new()).await?;
-        print!("{}", prepared.banner());
+        {
+            // A closed stdout must not stop the server: the banner is a courtesy.
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(prepared.banner().as_bytes());
+            let _ = stdout.flush();
+        }
         if let Some(path) = &options.port_file {
             write_port_file(path, prepared.server.local_addr().port())?;
         }
-        prepared.server.run(shutdown_signal()).await
+        let result = prepared.server.run(shutdown_signal()).await;
+        if let Some(path) = &options.port_file {
+            // A stale port file would point the next reader at a closed port.
+            let _ = std::fs::remove_file(path);
+        }
+        result
     })?;
     // Dropping the runtime waits for blocking tasks; the server already flushed its state.
     runtime.shutdown_timeout(Duration::from_secs(5));
