@@ -29,7 +29,7 @@ fn wait_for(path: &Path) -> String {
 fn embedded_default_then_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port_file = dir.path().join("port");
-    let mut child = bin()
+    let child = bin()
         .args([
             "serve",
             "--listen",
