@@ -50,10 +50,12 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def load(a: argparse.Namespace, t: Target, who: str, op: str, concurrency: int) -> dict:
+def load(a: argparse.Namespace, t: Target, who: str, op: str, concurrency: int, keep_alive: bool = True) -> dict:
     p = t.principals[who]
     argv = [a.loadgen, "--endpoint", t.url, "--access-key", p.access_key, "--secret", p.secret, "--op", op,
             "--concurrency", str(concurrency), "--duration", str(a.duration), "--warmup", str(a.warmup), "--threads", str(a.threads), "--json"]
+    if not keep_alive:
+        argv.append("--no-keep-alive")
     server_pid = t.proc.pid
     s0, c0, w0 = cpu_seconds(server_pid), children_cpu(), time.monotonic()
     r = subprocess.run(argv, capture_output=True, text=True, timeout=a.duration + a.warmup + 120)
@@ -62,7 +64,7 @@ def load(a: argparse.Namespace, t: Target, who: str, op: str, concurrency: int) 
         raise RuntimeError(f"load generator failed on {t.name} {op} (exit {r.returncode}): {r.stderr.strip()}")
     out = json.loads(r.stdout.strip().splitlines()[-1])
     wall = w1 - w0
-    out.update(target=t.name, wall_s=round(wall, 2), server_cores=round((s1 - s0) / wall, 2), client_cores=round((c1 - c0) / wall, 2))
+    out.update(target=t.name if keep_alive else t.name + " (new connection per request)", wall_s=round(wall, 2), server_cores=round((s1 - s0) / wall, 2), client_cores=round((c1 - c0) / wall, 2))
     return out
 
 
@@ -76,6 +78,8 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=1, help="load generator runtime threads")
     p.add_argument("--ops", default=",".join(OPS))
     p.add_argument("--out", help="write every run's figures here (JSON)")
+    p.add_argument("--also-without-keep-alive", action="store_true",
+                   help="also run sealtrail with a new connection per request (moto_server closes every connection itself)")
     a = p.parse_args()
     ops = [o for o in a.ops.split(",") if o]
     levels = [int(c) for c in a.concurrency.split(",") if c]
@@ -93,25 +97,39 @@ def main() -> int:
             print(f"concurrency {a.concurrency}, {a.duration:g} s measured after {a.warmup:g} s of warm-up, load generator on {a.threads} thread(s)", flush=True)
             for c in levels:
                 for op in ops:
-                    for t, who in ((st, "alice"), (moto, "admin")):
-                        r = load(a, t, who, op, c)
+                    runs = [(st, "alice", True), (moto, "admin", True)]
+                    if a.also_without_keep_alive:
+                        runs.insert(1, (st, "alice", False))
+                    for t, who, keep in runs:
+                        r = load(a, t, who, op, c, keep)
                         results.append(r)
-                        print(f"  c={c:<3} {t.name:<9} {op:<18} {r['requests_per_s']:>10.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                        print(f"  c={c:<3} {r['target']:<9} {op:<18} {r['requests_per_s']:>10.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
                               f"errors {r['errors']}  CPU: server {r['server_cores']:.2f} cores, load generator {r['client_cores']:.2f} cores", flush=True)
             print(f"load average {os.getloadavg()[0]:.2f} after the runs")
     finally:
         procs.stop_all()
 
     print()
-    print("| clients | operation | sealtrail req/s | p50 ms | p99 ms | moto req/s | p50 ms | p99 ms | ratio | CPU cores: sealtrail + load gen | CPU cores: moto + load gen |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| clients | operation | sealtrail req/s | p50 ms | p99 ms | moto req/s | p50 ms | p99 ms | ratio | ratio per server core | CPU cores: sealtrail + load gen | CPU cores: moto + load gen |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c in levels:
         for op in ops:
             s = next(r for r in results if r["target"] == "sealtrail" and r["op"] == op and r["concurrency"] == c)
             m = next(r for r in results if r["target"] == "moto" and r["op"] == op and r["concurrency"] == c)
             ratio = s["requests_per_s"] / m["requests_per_s"] if m["requests_per_s"] else float("inf")
+            # Requests per CPU-second of the server: moto is one Python process (one core at most
+            # for its interpreter), sealtrail uses what the load generator leaves of the two.
+            per_core = (s["requests_per_s"] / s["server_cores"]) / (m["requests_per_s"] / m["server_cores"]) if m["requests_per_s"] and s["server_cores"] and m["server_cores"] else float("inf")
             print(f"| {c} | {op} | {s['requests_per_s']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {m['requests_per_s']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | "
-                  f"**{ratio:.1f}x** | {s['server_cores']:.2f} + {s['client_cores']:.2f} | {m['server_cores']:.2f} + {m['client_cores']:.2f} |")
+                  f"**{ratio:.1f}x** | {per_core:.1f}x | {s['server_cores']:.2f} + {s['client_cores']:.2f} | {m['server_cores']:.2f} + {m['client_cores']:.2f} |")
+    closed = [r for r in results if "new connection" in r["target"]]
+    if closed:
+        print("\nsealtrail with a new TCP connection per request (as moto_server forces on its clients):")
+        print("| clients | operation | req/s | p50 ms | p99 ms | ratio to moto | CPU cores: sealtrail + load gen |")
+        print("|---|---|---|---|---|---|---|")
+        for r in closed:
+            m = next(x for x in results if x["target"] == "moto" and x["op"] == r["op"] and x["concurrency"] == r["concurrency"])
+            print(f"| {r['concurrency']} | {r['op']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['requests_per_s'] / m['requests_per_s']:.1f}x | {r['server_cores']:.2f} + {r['client_cores']:.2f} |")
     if a.out:
         Path(a.out).write_text(json.dumps(results, indent=1) + "\n")
     bad = [r for r in results if r["errors"]]

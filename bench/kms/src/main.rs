@@ -68,6 +68,10 @@ struct Args {
     /// Send no encryption context (by default every request carries a CloudTrail-shaped one).
     #[arg(long)]
     no_context: bool,
+    /// Send `Connection: close`: a new TCP connection for every request (moto_server closes
+    /// every connection itself; this measures sealtrail under the same handicap).
+    #[arg(long)]
+    no_keep_alive: bool,
     /// Print one JSON object instead of a line of text.
     #[arg(long)]
     json: bool,
@@ -79,6 +83,7 @@ struct Template {
     target: String,
     body: Vec<u8>,
     payload_hash: String,
+    close: bool,
 }
 
 impl Template {
@@ -88,6 +93,7 @@ impl Template {
             target: format!("TrentService.{op}"),
             payload_hash: payload_hash(&body),
             body,
+            close: false,
         }
     }
 
@@ -99,9 +105,10 @@ impl Template {
         let date = amz_date(now);
         let auth = signer.authorization(host, &self.target, &date, &self.payload_hash);
         let mut req = format!(
-            "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: {CONTENT_TYPE}\r\nX-Amz-Target: {}\r\nX-Amz-Date: {date}\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: {CONTENT_TYPE}\r\nX-Amz-Target: {}\r\nX-Amz-Date: {date}\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n{}\r\n",
             self.target,
-            self.body.len()
+            self.body.len(),
+            if self.close { "Connection: close\r\n" } else { "" }
         )
         .into_bytes();
         req.extend_from_slice(&self.body);
@@ -230,11 +237,12 @@ async fn run(args: Args) -> Result<bool, String> {
             "GenerateDataKey did not give a 32-byte data key: {generated}"
         ));
     }
-    let template = match args.op.as_str() {
+    let mut template = match args.op.as_str() {
         "encrypt" => Template::new("Encrypt", &encrypt),
         "decrypt" => Template::new("Decrypt", &decrypt),
         _ => Template::new("GenerateDataKey", &generate),
     };
+    template.close = args.no_keep_alive;
 
     let started = Instant::now();
     let measure_from = started + Duration::from_secs_f64(args.warmup);
@@ -329,6 +337,7 @@ async fn run(args: Args) -> Result<bool, String> {
         "errors": errors,
         "first_error": first_error,
         "connections_opened": opened,
+        "keep_alive": !args.no_keep_alive,
     });
     if args.json {
         println!("{summary}");
