@@ -264,7 +264,7 @@ async fn shutdown_signal() {
 /// # Errors
 /// [`ServerError`] when the server cannot start.
 pub fn run(options: &ServeOptions) -> Result<(), ServerError> {
-    logging::init(options.log_format)?;
+    let log = logging::init(options.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("sealtrail")
@@ -290,5 +290,6 @@ pub fn run(options: &ServeOptions) -> Result<(), ServerError> {
     })?;
     // Dropping the runtime waits for blocking tasks; the server already flushed its state.
     runtime.shutdown_timeout(Duration::from_secs(5));
+    log.flush();
     Ok(())
 }
