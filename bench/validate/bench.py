@@ -245,10 +245,16 @@ def cmd_offline(a: argparse.Namespace, procs) -> None:
     runs = a.runs
     # The limit: plain gunzip + SHA-256 of the same files on all cores, nothing else; the best of
     # a native tool (zlib-rs + aws-lc, threads) and Python (zlib + hashlib, threads), best of N.
-    native = []
+    # The native limit is timed two ways: its inner loop only (files already listed, process
+    # started), and as a whole process from outside, which is how sealtrail is timed (exec,
+    # start-up and finding the files included). The ratio uses the like-for-like one.
+    native, native_inner = [], []
     for _ in range(runs):
-        r = subprocess.run([a.testkit, "limit", str(copy)], capture_output=True, text=True, check=True)
-        native.append(json.loads(r.stdout)["seconds"])
+        secs, r = timed([a.testkit, "limit", str(copy)], os.environ.copy())
+        if r.returncode != 0:
+            sys.exit(f"sealtrail-testkit limit failed: rc {r.returncode}\n{r.stderr[-2000:]}")
+        native.append(secs)
+        native_inner.append(json.loads(r.stdout)["seconds"])
     py = []
     for _ in range(runs):
         t = time.monotonic()
@@ -265,10 +271,10 @@ def cmd_offline(a: argparse.Namespace, procs) -> None:
         ours.append(secs)
     secs = min(ours)
     print(f"case ({a.case}): {len(files)} files, {total / 1e6:.0f} MB gzipped -> {inflated / 1e6:.0f} MB inflated; best of {runs} runs each, {os.cpu_count()} CPUs")
-    print(f"limit, native gunzip + SHA-256 on all cores: {min(native):.3f}s ({inflated / 1e6 / min(native):.0f} MB/s)")
+    print(f"limit, native gunzip + SHA-256 on all cores: {min(native):.3f}s as a process ({inflated / 1e6 / min(native):.0f} MB/s); inner loop only {min(native_inner):.3f}s")
     print(f"limit, Python zlib + hashlib on all cores:   {min(py):.3f}s ({inflated / 1e6 / min(py):.0f} MB/s)")
     print(f"sealtrail validate-logs --local:             {secs:.3f}s ({inflated / 1e6 / secs:.0f} MB/s), rc {r.returncode}")
-    print(f"offline ratio ({a.case}): {limit / secs:.2f} of the machine's limit (goal >= 0.8)")
+    print(f"offline ratio ({a.case}): {limit / secs:.2f} of the machine's limit (goal >= 0.8); against the native inner loop alone: {min(native_inner) / secs:.2f}")
 
 
 # ----------------------------------------------------------------------------------- memory

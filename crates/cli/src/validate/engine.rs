@@ -202,14 +202,10 @@ fn log_files_fatal(e: LogFilesError) -> String {
     }
 }
 
-/// Splits a digest's log files into jobs: one each, or (batching) about one batch per CPU.
-fn log_jobs(entries: Vec<LogFileRef>, batch: bool) -> Vec<Job> {
-    let size = if batch {
-        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        entries.len().div_ceil(cpus).clamp(1, 16)
-    } else {
-        1
-    };
+/// Splits a digest's log files into jobs: one each, or (`batches: Some(cpus)`) about one
+/// batch per CPU.
+fn log_jobs(entries: Vec<LogFileRef>, batches: Option<usize>) -> Vec<Job> {
+    let size = batches.map_or(1, |cpus| entries.len().div_ceil(cpus.max(1)).clamp(1, 16));
     let mut jobs = Vec::with_capacity(entries.len().div_ceil(size));
     let mut it = entries.into_iter().peekable();
     while it.peek().is_some() {
@@ -218,7 +214,7 @@ fn log_jobs(entries: Vec<LogFileRef>, batch: bool) -> Vec<Job> {
     jobs
 }
 
-fn expand(item: Item, strict: bool, batch: bool, facts: &mut ChainFacts) -> Vec<Job> {
+fn expand(item: Item, strict: bool, batches: Option<usize>, facts: &mut ChainFacts) -> Vec<Job> {
     let (chain, event) = match item {
         Item::Fatal(msg) => return vec![Job::Ready(vec![Record::Fatal(msg)])],
         Item::Event(c, e) => (c, e),
@@ -272,7 +268,7 @@ fn expand(item: Item, strict: bool, batch: bool, facts: &mut ChainFacts) -> Vec<
                                 .or_insert(0) += 1;
                         }
                     }
-                    jobs.extend(log_jobs(entries, batch));
+                    jobs.extend(log_jobs(entries, batches));
                 }
                 Err(e) => jobs.push(Job::Ready(vec![Record::Fatal(log_files_fatal(e))])),
             }
@@ -421,7 +417,10 @@ pub async fn run<S: Store>(
 
     let mut facts = ChainFacts::default();
     let strict = opts.strict;
-    let batch = opts.batch_logs;
+    // Asked once: `available_parallelism` reads cgroup files on every call.
+    let batches = opts
+        .batch_logs
+        .then(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let items = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let mut fatal = false;
     {
@@ -429,7 +428,7 @@ pub async fn run<S: Store>(
         let store_ref = &store;
         let counters_ref = &counters;
         let mut results = items
-            .flat_map(move |item| futures::stream::iter(expand(item, strict, batch, facts_ref)))
+            .flat_map(move |item| futures::stream::iter(expand(item, strict, batches, facts_ref)))
             .map(move |job| {
                 let store = store_ref.clone();
                 let counters = counters_ref.clone();
