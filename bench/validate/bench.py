@@ -39,7 +39,9 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 import zlib
+from datetime import datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,7 +82,7 @@ def trails(out: Path, bucket: str) -> Path:
 
 
 def stats(url: str) -> dict:
-    with conf.urllib.request.urlopen(url + "/__fixture/stats") as r:
+    with urllib.request.urlopen(url + "/__fixture/stats") as r:
         return json.loads(r.read())
 
 
@@ -147,7 +149,7 @@ def cmd_fixture(a: argparse.Namespace, procs) -> None:
     print(f"  server: {served} requests, {busy / max(served, 1) * 1e6:.0f} us handler time per request")
 
     env = base_env(fx.url)
-    end = conf.datetime(2026, 1, 10, 1, 0, 0) + conf.timedelta(hours=a.hours)
+    end = datetime(2026, 1, 10, 1, 0, 0) + timedelta(hours=a.hours)
     argv = [str(Path(sys.executable).parent / "aws"), "cloudtrail", "validate-logs", "--endpoint-url", fx.url, "--trail-arn", TRAIL, "--start-time", "2026-01-10T00:00:00Z", "--end-time", f"{end:%Y-%m-%dT%H:%M:%SZ}"]
     s0 = stats(fx.url)
     secs, r = timed(argv, env)

@@ -25,13 +25,9 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import threading
 import time
 import traceback
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
@@ -40,92 +36,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from procs import Procs, free_port, tail, wait_http  # noqa: E402  (conformance/procs.py)
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account; sealtrail's admin account in our config
 OTHER_ACCOUNT = "444455556666"
-
-# --------------------------------------------------------------------------------------------
-# Processes
-
-
-class Procs:
-    """Every process this run starts, each in its own process group, stopped by PID."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._procs: list[subprocess.Popen] = []
-        self._closing = False
-
-    def start(self, argv: list[str], **kw) -> subprocess.Popen:
-        with self._lock:
-            if self._closing:
-                raise RuntimeError("the run is stopping: no new process")
-            p = subprocess.Popen(argv, start_new_session=True, **kw)
-            self._procs.append(p)
-        return p
-
-    def kill(self, p: subprocess.Popen, sig: int) -> None:
-        """Sends `sig` to the process group of `p` (pgid == pid) and reaps it."""
-        try:
-            os.killpg(p.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=10)
-        with self._lock:
-            if p in self._procs:
-                self._procs.remove(p)
-
-    def stop(self, p: subprocess.Popen) -> None:
-        if p.poll() is None:
-            self.kill(p, signal.SIGTERM)
-        with self._lock:
-            if p in self._procs:
-                self._procs.remove(p)
-
-    def stop_all(self) -> None:
-        """Stops every process started, and refuses to start more (scenario threads still
-        running after an interrupt must not start servers nobody stops)."""
-        with self._lock:
-            self._closing = True
-            procs = list(self._procs)
-        for p in reversed(procs):
-            self.stop(p)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, what: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode} while starting:\n{tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not answer on {url} within {timeout}s:\n{tail(log)}")
-
-
-def tail(path: Path, n: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return "(no log)"
-
 
 # --------------------------------------------------------------------------------------------
 # Principals and targets

@@ -46,16 +46,17 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import traceback
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Optional
 
 import boto3
 from botocore.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from procs import Procs, free_port, wait_http  # noqa: E402  (conformance/procs.py)
 
 ACCOUNT = "123456789012"
 TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/mytrail"
@@ -76,68 +77,6 @@ CHAINS = {
 CHAIN_PREFIX = {"prefix": "pfx/logs"}
 CHAIN_ORG = {"org": ORG}
 GEN_COMMON = ["--seed", "7", "--start", CHAIN_START, "--hours", "8", "--logs-per-hour", "3", "--records-per-log", "3"]
-
-# --------------------------------------------------------------------------------------------
-# Processes
-
-
-class Procs:
-    """Every process this run starts, each in its own process group, stopped by PID."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._procs: list[subprocess.Popen] = []
-
-    def start(self, argv: list[str], **kw) -> subprocess.Popen:
-        p = subprocess.Popen(argv, start_new_session=True, **kw)
-        with self._lock:
-            self._procs.append(p)
-        return p
-
-    def stop(self, p: subprocess.Popen) -> None:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)  # the group is the process's own (pgid == pid)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                p.wait(timeout=5)
-        with self._lock:
-            if p in self._procs:
-                self._procs.remove(p)
-
-    def stop_all(self) -> None:
-        with self._lock:
-            procs = list(self._procs)
-        for p in reversed(procs):
-            self.stop(p)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode} while starting")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not answer on {url} within {timeout}s")
 
 
 class Fixture:
