@@ -466,3 +466,138 @@ impl SqliteKeyStore {
             .map(Option::unwrap_or_default)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A full disk, made real at SQLite's level: `max_page_count` makes the database refuse
+    //! to grow with `SQLITE_FULL`, the error a full file system gives.
+
+    use std::sync::Arc;
+
+    use sealtrail_kms::ops::{CreateKeyRequest, DecryptRequest, EncryptRequest, ListKeysRequest};
+    use sealtrail_kms::{Call, Caller, EncryptionContext, Kms, RootKeyWrapper};
+    use sealtrail_model::{AccountId, Region, SeededRng, UtcTime};
+    use sealtrail_policy::AwsPrincipal;
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    fn open_kms(store: Arc<SqliteKeyStore>, seed: u64) -> Kms {
+        Kms::open(
+            Region::parse("us-east-1").unwrap(),
+            store,
+            Arc::new(RootKeyWrapper::new(&[0x42; 32]).unwrap()),
+            Box::new(SeededRng::new(seed)),
+        )
+        .unwrap()
+    }
+
+    fn key_ids(kms: &Kms, call: &Call<'_>) -> Vec<String> {
+        let mut ids: Vec<String> = kms
+            .list_keys(call, ListKeysRequest::default())
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| e.key_id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn a_full_disk_refuses_the_write_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("kms.sqlite3");
+        let caller = Caller::aws(
+            AwsPrincipal::root(&AccountId::parse("111122223333").unwrap()),
+            None,
+            Arc::default(),
+        );
+        let call = Call::new(&caller, UtcTime::from_epoch_seconds(1_767_225_600).unwrap());
+        let store = Arc::new(SqliteKeyStore::open(&db).unwrap());
+        let kms = open_kms(Arc::clone(&store), 1);
+        let first = kms
+            .create_key(&call, CreateKeyRequest::default())
+            .unwrap()
+            .key_metadata
+            .key_id;
+        let context = EncryptionContext::new().with("purpose", "disk-full");
+        let blob = kms
+            .encrypt(
+                &call,
+                EncryptRequest {
+                    key_id: Some(first.clone()),
+                    plaintext: Some(b"kept".to_vec().into()),
+                    encryption_context: context.clone(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .ciphertext_blob;
+
+        // The disk is full: the database may not grow by one page.
+        {
+            let conn = store.conn.lock().unwrap();
+            let pages: i64 = conn
+                .query_row("PRAGMA page_count", [], |r| r.get(0))
+                .unwrap();
+            let _: i64 = conn
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+        }
+        let description = "d".repeat(8192);
+        let mut refused = None;
+        for _ in 0..200 {
+            match kms.create_key(
+                &call,
+                CreateKeyRequest {
+                    description: Some(description.clone()),
+                    ..Default::default()
+                },
+            ) {
+                Ok(_) => {}
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        let e = refused.expect("a full database must refuse a write");
+        assert_eq!(e.aws_code(), "KMSInternalException");
+        let in_memory = key_ids(&kms, &call);
+        assert!(in_memory.contains(&first));
+
+        // Space again: writes go on, and what was acknowledged is exactly what is on disk.
+        {
+            let conn = store.conn.lock().unwrap();
+            let _: i64 = conn
+                .query_row("PRAGMA max_page_count = 1073741823", [], |r| r.get(0))
+                .unwrap();
+        }
+        let after = kms
+            .create_key(&call, CreateKeyRequest::default())
+            .unwrap()
+            .key_metadata
+            .key_id;
+        let mut expected = in_memory;
+        expected.push(after);
+        expected.sort();
+        drop(kms);
+        let reopened = open_kms(Arc::new(SqliteKeyStore::open(&db).unwrap()), 2);
+        assert_eq!(key_ids(&reopened, &call), expected);
+        let plaintext = reopened
+            .decrypt(
+                &call,
+                DecryptRequest {
+                    ciphertext_blob: Some(blob),
+                    encryption_context: context,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .plaintext;
+        assert_eq!(plaintext.expose_secret(), b"kept");
+    }
+}
