@@ -1,13 +1,16 @@
-"""Processes for the conformance suites and the benchmarks: every server they start runs in
-its own process group and is stopped by PID (SIGTERM, then SIGKILL), also on failure; a free
-port on 127.0.0.1; waiting until a server answers HTTP. Only the standard library."""
+"""Processes and work directories for the conformance suites and the benchmarks: every server
+they start runs in its own process group and is stopped by PID (SIGTERM, then SIGKILL), also on
+failure; a free port on 127.0.0.1; waiting until a server answers HTTP; a fresh work directory
+that is never a directory the harness did not make. Only the standard library."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -96,3 +99,17 @@ def wait_http(url: str, proc: subprocess.Popen, what: str, log: Optional[Path] =
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"{what} did not answer on {url} within {timeout}s:\n{tail(log)}")
+
+
+def fresh_workdir(work: Path) -> bool:
+    """Empties `work` (or creates it) and marks it as the harness's own. Refuses, with a
+    message on stderr, to empty a non-empty directory the harness did not make."""
+    marker = work / ".sealtrail-conformance"
+    if work.exists() and any(work.iterdir()) and not marker.exists():
+        print(f"refusing to empty {work}: not a work directory of this harness (no {marker.name})", file=sys.stderr)
+        return False
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    marker.touch()
+    return True

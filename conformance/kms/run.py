@@ -39,7 +39,6 @@ import fnmatch
 import json
 import os
 import re
-import shutil
 import signal
 import sys
 import time
@@ -52,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 from harness import K, MotoTarget, Procs, SealtrailTarget, Step, StepAbort, Target  # noqa: E402
+from procs import fresh_workdir  # noqa: E402  (conformance/procs.py, on the path through harness)
 from registry import SCENARIOS, Scenario  # noqa: E402
 
 import scenarios_api  # noqa: E402,F401  (registers)
@@ -339,14 +339,8 @@ def main() -> int:
     targets = list(dict.fromkeys(a.target))
     scenarios = [s for s in SCENARIOS if not a.only or any(o in s.name for o in a.only)]
     work = Path(a.work).resolve()
-    marker = work / ".sealtrail-conformance"
-    if work.exists() and any(work.iterdir()) and not marker.exists():
-        print(f"refusing to empty {work}: not a work directory of this harness (no {marker.name})", file=sys.stderr)
+    if not fresh_workdir(work):
         return 2
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    marker.touch()
     ledger = read_ledger(Path(a.ledger))
 
     procs = Procs()

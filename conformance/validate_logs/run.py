@@ -56,7 +56,7 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from procs import Procs, free_port, wait_http  # noqa: E402  (conformance/procs.py)
+from procs import Procs, free_port, fresh_workdir, wait_http  # noqa: E402  (conformance/procs.py)
 
 ACCOUNT = "123456789012"
 TRAIL = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/mytrail"
@@ -666,14 +666,8 @@ def main() -> int:
         return 0
     scenarios = [s for s in SCENARIOS if not a.only or any(o in s.name for o in a.only)]
     work = Path(a.work).resolve()
-    marker = work / ".sealtrail-conformance"
-    if work.exists() and any(work.iterdir()) and not marker.exists():
-        print(f"refusing to empty {work}: not a work directory of this harness (no {marker.name})", file=sys.stderr)
+    if not fresh_workdir(work):
         return 2
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    marker.touch()
 
     procs = Procs()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
