@@ -522,6 +522,25 @@ impl Kms {
         Err(KmsError::AccessDenied(message))
     }
 
+    /// A key of the caller's account named by key id or ARN (no alias, no other account),
+    /// once `action` is allowed on it with the key's context: what the read-only key
+    /// operations (`GetKeyPolicy`, the `List...` of one key) share.
+    fn own_key_for(
+        &self,
+        call: &Call<'_>,
+        key_id: Option<&str>,
+        action: &str,
+    ) -> Result<Resolved, KmsError> {
+        let r = self.resolve(
+            call,
+            key_id.unwrap_or_default(),
+            Accepts::KeyOnly,
+            CrossAccount::Refused,
+        )?;
+        self.check_key(call, action, &r, self.key_context(call, &r))?;
+        Ok(r)
+    }
+
     fn check_key(
         &self,
         call: &Call<'_>,
@@ -1116,9 +1135,7 @@ impl Kms {
         Self::key_id_checked(&mut c, req.key_id.as_ref());
         Self::check_policy_name(&mut c, req.policy_name.as_deref());
         c.finish()?;
-        let key_id = req.key_id.unwrap_or_default();
-        let r = self.resolve(call, &key_id, Accepts::KeyOnly, CrossAccount::Refused)?;
-        self.check_key(call, "kms:GetKeyPolicy", &r, self.key_context(call, &r))?;
+        let r = self.own_key_for(call, req.key_id.as_deref(), "kms:GetKeyPolicy")?;
         Self::only_default_policy(req.policy_name.as_deref())?;
         Ok(GetKeyPolicyResponse {
             policy: r.entry.record.policy.clone(),
@@ -1140,9 +1157,7 @@ impl Kms {
         Self::key_id_checked(&mut c, req.key_id.as_ref());
         paging::check(&mut c, &req.page);
         c.finish()?;
-        let key_id = req.key_id.unwrap_or_default();
-        let r = self.resolve(call, &key_id, Accepts::KeyOnly, CrossAccount::Refused)?;
-        self.check_key(call, "kms:ListKeyPolicies", &r, self.key_context(call, &r))?;
+        self.own_key_for(call, req.key_id.as_deref(), "kms:ListKeyPolicies")?;
         paging::page(
             "policies",
             [("default".to_owned(), "default".to_owned())],
@@ -1703,9 +1718,7 @@ impl Kms {
         );
         paging::check(&mut c, &req.page);
         c.finish()?;
-        let key_id = req.key_id.unwrap_or_default();
-        let r = self.resolve(call, &key_id, Accepts::KeyOnly, CrossAccount::Refused)?;
-        self.check_key(call, "kms:ListKeyRotations", &r, self.key_context(call, &r))?;
+        let r = self.own_key_for(call, req.key_id.as_deref(), "kms:ListKeyRotations")?;
         let all = req.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
         let rec = &r.entry.record;
         let current = rec.materials.len();
@@ -2028,9 +2041,7 @@ impl Kms {
         Self::key_id_checked(&mut c, req.key_id.as_ref());
         paging::check(&mut c, &req.page);
         c.finish()?;
-        let key_id = req.key_id.unwrap_or_default();
-        let r = self.resolve(call, &key_id, Accepts::KeyOnly, CrossAccount::Refused)?;
-        self.check_key(call, "kms:ListResourceTags", &r, self.key_context(call, &r))?;
+        let r = self.own_key_for(call, req.key_id.as_deref(), "kms:ListResourceTags")?;
         let items = r.entry.record.tags.iter().map(|(k, v)| {
             (
                 k.clone(),
