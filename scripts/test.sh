@@ -11,8 +11,19 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 export SEALTRAIL_VENV="${SEALTRAIL_VENV:-$repo/.venv}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# A clean clone gains nothing from incremental caches, which cost ~1.4 GiB of disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 started=$(date +%s)
 step() { printf '\n==> [%ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+# Disk is what ran out on CI once; say what there is at the start and what the build took.
+disk() { printf 'disk: %s free on %s; target/ %s\n' \
+  "$(df -Ph . | awk 'NR==2 {print $4}')" "$(df -P . | awk 'NR==2 {print $6}')" \
+  "$(if [ -d target ]; then du -sh target | cut -f1; else echo none; fi)"; }
+disk
+need_kib=$((4 * 1024 * 1024))
+if [ "$(df -Pk . | awk 'NR==2 {print $4}')" -lt "$need_kib" ]; then
+  echo "warning: under 4 GiB free; a clean build and the suite need about 3 GiB" >&2
+fi
 
 step "python venv (awscli, boto3, moto, aws-encryption-sdk-cli), pinned"
 conformance/setup_venv.sh
@@ -32,6 +43,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked -q
 step "build"
 cargo build --workspace --all-targets --locked
 
+disk
 step "unit, API, property and CLI tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
@@ -77,4 +89,5 @@ if [ -z "${SEALTRAIL_SKIP_FUZZ:-}" ]; then
   done
 fi
 
+disk
 step "all passed in $(( $(date +%s) - started ))s"
