@@ -99,9 +99,13 @@ impl<S: Store> BlockingSource<S> {
             };
             let store = self.store.clone();
             let (b2, k2) = (b.clone(), k.clone());
-            let h = self
-                .rt
-                .spawn(async move { store.get_digest(&b2, &k2).await });
+            // Inflating, hashing and parsing happen here, on a worker, not on the walk's
+            // thread: the walk is sequential and would otherwise hold the pipeline back.
+            let h = self.rt.spawn(async move {
+                let mut fetched = store.get_digest(&b2, &k2).await?;
+                fetched.pre_open(&b2, &k2);
+                Ok(fetched)
+            });
             self.inflight.insert((b, k), h);
         }
     }
