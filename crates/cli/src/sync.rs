@@ -12,7 +12,7 @@ use futures::StreamExt;
 use sealtrail_store::{CopySource, LocalCopyWriter, ObjectInfo};
 use tokio::io::AsyncWriteExt;
 
-use crate::validate::s3::{Aws, S3Store};
+use crate::validate::s3::{Aws, NetworkArgs, S3Store};
 
 /// Arguments of `sealtrail sync`.
 #[derive(Debug, clap::Args)]
@@ -49,6 +49,9 @@ pub struct SyncArgs {
     /// Print each object copied.
     #[arg(long)]
     pub verbose: bool,
+    /// `--cli-read-timeout` and `--cli-connect-timeout`, as in the AWS CLI.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 /// Exit codes of `sealtrail sync`.
@@ -134,7 +137,13 @@ async fn run_async(args: SyncArgs) -> SyncExit {
         eprintln!("sealtrail sync: {}: {e}", tmp_dir.display());
         return SyncExit::Error;
     }
-    let aws = Aws::load(args.region.as_deref(), args.profile.as_deref(), None).await;
+    let aws = Aws::load(
+        args.region.as_deref(),
+        args.profile.as_deref(),
+        None,
+        args.network,
+    )
+    .await;
     let store = S3Store::new(aws);
     let mut objects: Vec<ObjectInfo> = Vec::new();
     let listed = store
@@ -285,9 +294,8 @@ async fn copy_one(
         .map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut size = 0u64;
     let download: Result<(), String> = async {
-        while let Some(chunk) = out
-            .body
-            .try_next()
+        while let Some(chunk) = store
+            .next_chunk(&mut out.body)
             .await
             .map_err(|e| format!("download failed: {e}"))?
         {

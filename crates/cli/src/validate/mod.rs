@@ -19,7 +19,7 @@ use sealtrail_store::LocalCopy;
 
 use self::engine::{Counters, EngineOptions};
 use self::report::{OutputFormat, Record, Report, ValidateExit};
-use self::s3::{Aws, S3Store};
+use self::s3::{Aws, NetworkArgs, S3Store};
 use self::store::{ArchiveStore, LocalStore, read_public_keys};
 
 const LONG_ABOUT: &str = "\
@@ -85,6 +85,9 @@ pub struct ValidateLogsArgs {
     /// The CloudTrail endpoint (as in the AWS CLI, not S3's: use AWS_ENDPOINT_URL_S3).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// `--cli-read-timeout` and `--cli-connect-timeout`, as in the AWS CLI.
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// Offline: validate this local copy of the bucket.
     #[arg(
         long,
@@ -353,6 +356,7 @@ async fn run_async(
         args.region.as_deref(),
         args.profile.as_deref(),
         args.endpoint_url.as_deref(),
+        args.network,
     )
     .await;
     let target = match &args.s3_bucket {

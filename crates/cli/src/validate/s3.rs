@@ -10,7 +10,10 @@ use std::collections::HashMap;
 use std::error::Error as _;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::DateTime;
@@ -22,6 +25,31 @@ use sealtrail_model::UtcTime;
 
 use super::store::{LOG_INFLATE_LIMIT, LogRead, Store};
 
+/// The AWS CLI's global timeout options, with its defaults (botocore: 60 s each; 0: none).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct NetworkArgs {
+    /// The maximum socket read time in seconds, also while a response body streams in; 0
+    /// waits forever.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub cli_read_timeout: u64,
+    /// The maximum socket connect time in seconds; 0 waits forever.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub cli_connect_timeout: u64,
+}
+
+impl Default for NetworkArgs {
+    fn default() -> Self {
+        Self {
+            cli_read_timeout: 60,
+            cli_connect_timeout: 60,
+        }
+    }
+}
+
+fn seconds(s: u64) -> Option<Duration> {
+    (s > 0).then(|| Duration::from_secs(s))
+}
+
 /// The configuration every online call shares.
 #[derive(Clone)]
 pub struct Aws {
@@ -29,6 +57,8 @@ pub struct Aws {
     /// `--region`, else the configured default region.
     region: Option<String>,
     cloudtrail_endpoint: Option<String>,
+    /// `--cli-read-timeout`, for response bodies (`next_chunk`).
+    read_timeout: Option<Duration>,
 }
 
 fn configured_endpoint(service_var: &str) -> Option<String> {
@@ -49,6 +79,7 @@ impl Aws {
         region: Option<&str>,
         profile: Option<&str>,
         endpoint_url: Option<&str>,
+        net: NetworkArgs,
     ) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(r) = region {
@@ -57,6 +88,22 @@ impl Aws {
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
+        // The AWS CLI's network behaviour (botocore's connect and read timeouts, the read one
+        // also on bodies, through `next_chunk`) instead of the SDK's stalled-stream monitor,
+        // whose throughput log and timers per download cost ~10% of the CPU of fetching
+        // thousands of small log files.
+        let mut timeouts = TimeoutConfig::builder();
+        timeouts = match seconds(net.cli_connect_timeout) {
+            Some(d) => timeouts.connect_timeout(d),
+            None => timeouts.disable_connect_timeout(),
+        };
+        timeouts = match seconds(net.cli_read_timeout) {
+            Some(d) => timeouts.read_timeout(d),
+            None => timeouts.disable_read_timeout(),
+        };
+        loader = loader
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+            .timeout_config(timeouts.build());
         let conf = loader.load().await;
         let region = region
             .map(str::to_owned)
@@ -67,6 +114,7 @@ impl Aws {
             cloudtrail_endpoint: endpoint_url
                 .map(str::to_owned)
                 .or_else(|| configured_endpoint("AWS_ENDPOINT_URL_CLOUDTRAIL")),
+            read_timeout: seconds(net.cli_read_timeout),
         }
     }
 
@@ -273,6 +321,28 @@ impl S3Store {
         Ok(self.client(&region))
     }
 
+    /// The next chunk of a response body, or an error once it has sent nothing for
+    /// `--cli-read-timeout` (the SDK's own stalled-stream protection is off, see
+    /// [`Aws::load`]).
+    ///
+    /// # Errors
+    /// The transport's error, or the timeout, as text.
+    pub async fn next_chunk(
+        &self,
+        body: &mut aws_smithy_types::byte_stream::ByteStream,
+    ) -> Result<Option<impl std::ops::Deref<Target = [u8]> + use<>>, String> {
+        let Some(limit) = self.inner.aws.read_timeout else {
+            return body.try_next().await.map_err(|e| e.to_string());
+        };
+        match tokio::time::timeout(limit, body.try_next()).await {
+            Ok(chunk) => chunk.map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "Read timeout: the body sent nothing for {} seconds",
+                limit.as_secs()
+            )),
+        }
+    }
+
     /// Lists every object under `prefix` with size and ETag (ListObjectsV2), for `sync`.
     ///
     /// # Errors
@@ -361,7 +431,7 @@ impl Store for S3Store {
 
     async fn get_digest(&self, bucket: &str, key: &str) -> Result<FetchedDigest, FetchError> {
         let client = self.client_for(bucket).await.map_err(FetchError::Fatal)?;
-        let out = match client.get_object().bucket(bucket).key(key).send().await {
+        let mut out = match client.get_object().bucket(bucket).key(key).send().await {
             Ok(o) => o,
             Err(SdkError::ServiceError(se)) if se.err().is_no_such_key() => {
                 return Err(FetchError::NotFound);
@@ -374,13 +444,14 @@ impl Store for S3Store {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let body = out
-            .body
-            .collect()
+        let mut body = Vec::new();
+        while let Some(chunk) = self
+            .next_chunk(&mut out.body)
             .await
             .map_err(|e| FetchError::Fatal(format!("reading s3://{bucket}/{key}: {e}")))?
-            .into_bytes()
-            .to_vec();
+        {
+            body.extend_from_slice(&chunk);
+        }
         Ok(FetchedDigest::new(body, Metadata::Known(metadata)))
     }
 
@@ -393,7 +464,7 @@ impl Store for S3Store {
         };
         let mut hasher = LogHasher::new(LOG_INFLATE_LIMIT);
         loop {
-            match out.body.try_next().await {
+            match self.next_chunk(&mut out.body).await {
                 Ok(Some(chunk)) => {
                     if let Err(e) = hasher.update(&chunk) {
                         return Ok(Some(Err(e)));
