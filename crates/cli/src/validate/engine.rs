@@ -392,7 +392,10 @@ pub async fn run<S: Store>(
         cursor: 0,
         spawned: HashSet::new(),
         inflight: HashMap::new(),
-        window: jobs.clamp(4, 64),
+        // Digests read (and opened) ahead of the walk. Each yields a dozen or more log jobs,
+        // so a few keep `jobs` requests busy; more only hold opened digests in memory (the
+        // 10x chain's peak RSS went from 1.15 to 1.3 of the small chain's with 64).
+        window: (jobs / 2).clamp(4, 16),
     };
     let walker = tokio::task::spawn_blocking(move || {
         let mut source = source;
