@@ -11,6 +11,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+mod common;
+use common::aws_env;
+
 const OK_KEY: &str = "AWSLogs/123456789012/ok.json.gz";
 const STALL_KEY: &str = "AWSLogs/123456789012/stall.json.gz";
 const DIGEST_KEY: &str = "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/01/10/123456789012_CloudTrail-Digest_us-east-1_mytrail_us-east-1_20260110T010000Z.json.gz";
@@ -108,17 +111,6 @@ fn start_s3() -> u16 {
         }
     });
     port
-}
-
-fn aws_env(c: &mut Command, port: u16) -> &mut Command {
-    c.env("AWS_ENDPOINT_URL_S3", format!("http://127.0.0.1:{port}"))
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ENDPOINT_URL")
 }
 
 fn files_under(dir: &Path) -> Vec<String> {

@@ -9,6 +9,9 @@ use std::time::Duration;
 use sealtrail_testkit::serve::{CopyArg, ServeConfig, serve};
 use sealtrail_testkit::{ChainSpec, CopySink, generate};
 
+mod common;
+use common::aws_env;
+
 const ARN: &str = "arn:aws:cloudtrail:us-east-1:123456789012:trail/mytrail";
 
 fn sync_cmd(port: u16, dir: &Path) -> Command {
@@ -19,16 +22,10 @@ fn sync_cmd(port: u16, dir: &Path) -> Command {
         dir.to_str().unwrap(),
         "--jobs",
         "4",
-    ])
-    .env("AWS_ENDPOINT_URL_S3", format!("http://127.0.0.1:{port}"))
-    .env("AWS_ACCESS_KEY_ID", "test")
-    .env("AWS_SECRET_ACCESS_KEY", "test")
-    .env("AWS_DEFAULT_REGION", "us-east-1")
-    .env("AWS_CONFIG_FILE", "/dev/null")
-    .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    .env("AWS_EC2_METADATA_DISABLED", "true")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    ]);
+    aws_env(&mut c, port)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     c
 }
 

@@ -37,15 +37,6 @@ pub struct NetworkArgs {
     pub cli_connect_timeout: u64,
 }
 
-impl Default for NetworkArgs {
-    fn default() -> Self {
-        Self {
-            cli_read_timeout: 60,
-            cli_connect_timeout: 60,
-        }
-    }
-}
-
 fn seconds(s: u64) -> Option<Duration> {
     (s > 0).then(|| Duration::from_secs(s))
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use std::process::Command;
 use std::sync::Arc;
 
 use sealtrail::validate::engine::{self, Counters, EngineOptions};
@@ -185,4 +186,17 @@ pub fn opts(strict: bool) -> EngineOptions {
         trusted_digest: None,
         batch_logs: false,
     }
+}
+
+/// Points a `sealtrail` command at an S3 on 127.0.0.1 with static test credentials and no
+/// profile, config file or instance metadata of the machine's own.
+pub fn aws_env(c: &mut Command, s3_port: u16) -> &mut Command {
+    c.env("AWS_ENDPOINT_URL_S3", format!("http://127.0.0.1:{s3_port}"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ENDPOINT_URL")
 }
