@@ -7,8 +7,11 @@ use common::*;
 use proptest::prelude::*;
 use sealtrail_kms::{EncryptionContext, KmsError};
 
+/// Distinct keys, as in an encryption context: with a repeated key, the pairs in another
+/// order would be another context (the last value wins), and rightly fail to decrypt.
 fn contexts() -> impl Strategy<Value = Vec<(String, String)>> {
-    prop::collection::vec(("[a-zA-Z0-9:_-]{1,12}", "\\PC{0,16}"), 0..5)
+    prop::collection::btree_map("[a-zA-Z0-9:_-]{1,12}", "\\PC{0,16}", 0..5)
+        .prop_map(|m| m.into_iter().collect())
 }
 
 proptest! {
