@@ -88,7 +88,8 @@ impl Aws {
             Some(d) => timeouts.connect_timeout(d),
             None => timeouts.disable_connect_timeout(),
         };
-        timeouts = match seconds(net.cli_read_timeout) {
+        let read_timeout = seconds(net.cli_read_timeout);
+        timeouts = match read_timeout {
             Some(d) => timeouts.read_timeout(d),
             None => timeouts.disable_read_timeout(),
         };
@@ -105,7 +106,7 @@ impl Aws {
             cloudtrail_endpoint: endpoint_url
                 .map(str::to_owned)
                 .or_else(|| configured_endpoint("AWS_ENDPOINT_URL_CLOUDTRAIL")),
-            read_timeout: seconds(net.cli_read_timeout),
+            read_timeout,
         }
     }
 
